@@ -1,0 +1,387 @@
+//! The `scrub run` pipeline: load → index → parallel evaluate → write → summary.
+//!
+//! Contacts stream through in chunks: a reader thread parses chunk N+1 while
+//! rayon evaluates chunk N and a writer thread writes chunk N−1, so memory
+//! stays bounded by a few chunks and output keeps input order. Outputs are
+//! temporary files until every one of them has been written completely.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::engine::{evaluate, Engine, HistoryBuilder, RuleSet};
+use crate::io::contacts::{Chunk, ContactReader};
+use crate::io::history::{load_history, HistoryLoadReport};
+use crate::io::output::{RowOutcome, Select, Sink};
+use crate::io::rules::{load_rules, RuleLoadOptions, RuleLoadReport};
+use crate::io::{load_config, LoadError};
+use crate::model::{Checks, Config, Record};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub contacts: PathBuf,
+    pub rules: Vec<PathBuf>,
+    pub history: Vec<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub as_of: DateTime<Utc>,
+    pub default_zone: Tz,
+    pub checks: Checks,
+    pub out: Option<PathBuf>,
+    pub allowed: Option<PathBuf>,
+    pub restricted: Option<PathBuf>,
+    pub rejects: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+    pub skip_bad_rules: bool,
+    pub progress: bool,
+    pub chunk_rows: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phases {
+    pub load_rules_s: f64,
+    pub load_history_s: f64,
+    pub build_index_s: f64,
+    pub read_contacts_s: f64,
+    pub evaluate_s: f64,
+    pub write_s: f64,
+    pub total_s: f64,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RulesLoaded {
+    pub exclusions: usize,
+    pub convenient_contact_times: usize,
+    pub quota_controls: usize,
+    pub attempt_trackers: usize,
+    pub message_trackers: usize,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub contacts: String,
+    pub as_of: String,
+    pub input_rows: u64,
+    pub allowed: u64,
+    pub restricted: u64,
+    pub rejected: u64,
+    pub restriction_types: BTreeMap<String, u64>,
+    pub message_types: BTreeMap<String, u64>,
+    pub rules_loaded: RulesLoaded,
+    pub rule_files: RuleLoadReport,
+    pub history_rows: usize,
+    pub history_disabled: usize,
+    pub history: HistoryLoadReport,
+    pub outputs: BTreeMap<String, String>,
+    pub threads: usize,
+    pub phases: Phases,
+    pub records_per_second: f64,
+    /// The first few reject reasons, with their row numbers (1 = first data row).
+    pub reject_samples: Vec<String>,
+}
+
+/// Loads rules, history and configuration into an engine.
+pub fn build_engine(
+    rules: &[PathBuf],
+    history: &[PathBuf],
+    config: Option<&PathBuf>,
+    skip_bad_rules: bool,
+    phases: &mut Phases,
+) -> Result<(Engine, RuleLoadReport, HistoryLoadReport), LoadError> {
+    let t = Instant::now();
+    let mut set = RuleSet::default();
+    let mut report = RuleLoadReport::default();
+    for p in rules {
+        load_rules(p, &mut set, RuleLoadOptions { skip_bad_rules }, &mut report)?;
+    }
+    let config = match config {
+        Some(p) => load_config(p)?,
+        None => Config::default(),
+    };
+    phases.load_rules_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut hb = HistoryBuilder::default();
+    let mut hreport = HistoryLoadReport::default();
+    for p in history {
+        load_history(p, &mut hb, &mut hreport)?;
+    }
+    phases.load_history_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let engine = Engine::new(set, hb.build(), config);
+    phases.build_index_s = t.elapsed().as_secs_f64();
+    Ok((engine, report, hreport))
+}
+
+struct Counts {
+    allowed: u64,
+    restricted: u64,
+    rejected: u64,
+    types: BTreeMap<&'static str, u64>,
+    messages: BTreeMap<&'static str, u64>,
+    samples: Vec<String>,
+}
+
+pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let mut phases = Phases::default();
+    let (engine, rule_report, hreport) =
+        build_engine(&opts.rules, &opts.history, opts.config.as_ref(), opts.skip_bad_rules, &mut phases)?;
+    for s in &rule_report.skipped {
+        eprintln!("scrub: skipped bad rule: {s}");
+    }
+
+    let mut reader = ContactReader::open(&opts.contacts, opts.chunk_rows)?;
+    let headers = reader.headers.clone();
+    let schema = reader.schema.clone();
+    let mut sinks: Vec<Sink> = Vec::new();
+    let any_output = opts.out.is_some() || opts.allowed.is_some() || opts.restricted.is_some();
+    let targets = [
+        (opts.out.as_ref(), Select::Valid),
+        (opts.allowed.as_ref(), Select::Allowed),
+        (opts.restricted.as_ref(), Select::Restricted),
+        (opts.rejects.as_ref(), Select::Rejects),
+    ];
+    for (path, select) in targets {
+        if let Some(p) = path {
+            sinks.push(Sink::create(Some(p), &headers, schema.as_ref(), select).map_err(|e| RunError::Write { path: p.clone(), source: e })?);
+        }
+    }
+    if !any_output {
+        sinks.push(Sink::create(None, &headers, schema.as_ref(), Select::Valid).map_err(|e| RunError::Write { path: "-".into(), source: e })?);
+    }
+
+    let bar = if opts.progress {
+        let (total, rows) = reader.total_hint;
+        let pb = indicatif::ProgressBar::new(total);
+        let style = if rows {
+            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})"
+        } else {
+            "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
+        };
+        pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
+        Some(pb)
+    } else {
+        None
+    };
+
+    let now = opts.as_of;
+    let mut counts = Counts {
+        allowed: 0,
+        restricted: 0,
+        rejected: 0,
+        types: BTreeMap::new(),
+        messages: BTreeMap::new(),
+        samples: Vec::new(),
+    };
+    let mut read_time = Duration::ZERO;
+    let mut eval_time = Duration::ZERO;
+    let mut write_time = Duration::ZERO;
+    let mut input_rows = 0u64;
+    let engine_ref = &engine;
+
+    let result: Result<(), RunError> = std::thread::scope(|s| {
+        let (chunk_tx, chunk_rx) = sync_channel::<Result<(Chunk, u64), LoadError>>(2);
+        let (out_tx, out_rx) = sync_channel::<(Chunk, Vec<RowOutcome<'_>>)>(2);
+        let chunk_rows = opts.chunk_rows;
+        let reader_ref = &mut reader;
+        let reader_handle = s.spawn(move || {
+            let mut busy = Duration::ZERO;
+            loop {
+                let t = Instant::now();
+                let next = reader_ref.next_chunk(chunk_rows);
+                busy += t.elapsed();
+                let pos = reader_ref.position();
+                match next {
+                    Ok(Some(c)) => {
+                        if chunk_tx.send(Ok((c, pos))).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = chunk_tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+            busy
+        });
+        let sinks_ref = &mut sinks;
+        let writer_handle = s.spawn(move || -> Result<Duration, RunError> {
+            let mut busy = Duration::ZERO;
+            for (chunk, results) in out_rx {
+                let t = Instant::now();
+                for sink in sinks_ref.iter_mut() {
+                    sink.write_chunk(&chunk, &results)
+                        .map_err(|e| RunError::Write { path: sink.path().to_path_buf(), source: e })?;
+                }
+                busy += t.elapsed();
+            }
+            Ok(busy)
+        });
+
+        let mut failure: Option<RunError> = None;
+        for msg in chunk_rx {
+            let (chunk, pos) = match msg {
+                Ok(x) => x,
+                Err(e) => {
+                    failure = Some(e.into());
+                    break;
+                }
+            };
+            let t = Instant::now();
+            let view = match reader_view(&opts.contacts, &headers, schema.as_ref(), &chunk) {
+                Ok(v) => v,
+                Err(e) => {
+                    failure = Some(e.into());
+                    break;
+                }
+            };
+            let zone = opts.default_zone;
+            let checks = opts.checks;
+            let results: Vec<RowOutcome<'_>> = (0..chunk.len())
+                .into_par_iter()
+                .with_min_len(2048)
+                .map_init(Record::default, |rec, i| {
+                    view.fill(i, rec, zone)?;
+                    rec.checks = checks;
+                    Ok(evaluate(engine_ref, rec, now))
+                })
+                .collect();
+            eval_time += t.elapsed();
+            for (i, r) in results.iter().enumerate() {
+                match r {
+                    Ok(d) => {
+                        if let Some(rt) = d.restriction {
+                            counts.restricted += 1;
+                            *counts.types.entry(rt.as_str()).or_default() += 1;
+                        } else {
+                            counts.allowed += 1;
+                        }
+                        if let Some(m) = d.message_type {
+                            *counts.messages.entry(m.as_str()).or_default() += 1;
+                        }
+                    }
+                    Err(reason) => {
+                        counts.rejected += 1;
+                        if counts.samples.len() < 20 {
+                            counts.samples.push(format!("row {}: {reason}", input_rows + i as u64 + 1));
+                        }
+                    }
+                }
+            }
+            input_rows += chunk.len() as u64;
+            if let Some(b) = &bar {
+                b.set_position(pos);
+            }
+            if out_tx.send((chunk, results)).is_err() {
+                break;
+            }
+        }
+        drop(out_tx);
+        match reader_handle.join().expect("reader thread") {
+            d => read_time = d,
+        }
+        match writer_handle.join().expect("writer thread") {
+            Ok(d) => write_time = d,
+            Err(e) => failure = failure.or(Some(e)),
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if let Err(e) = result {
+        for s in sinks {
+            s.abort();
+        }
+        return Err(e);
+    }
+
+    let mut outputs = BTreeMap::new();
+    for s in &sinks {
+        outputs.insert(s.path().display().to_string(), format!("{} rows", s.rows));
+    }
+    for s in sinks {
+        let path = s.path().to_path_buf();
+        s.finish().map_err(|e| RunError::Write { path, source: e })?;
+    }
+
+    phases.read_contacts_s = read_time.as_secs_f64();
+    phases.evaluate_s = eval_time.as_secs_f64();
+    phases.write_s = write_time.as_secs_f64();
+    phases.total_s = started.elapsed().as_secs_f64();
+    let summary = Summary {
+        contacts: opts.contacts.display().to_string(),
+        as_of: crate::time::format_instant(now),
+        input_rows,
+        allowed: counts.allowed,
+        restricted: counts.restricted,
+        rejected: counts.rejected,
+        restriction_types: counts.types.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        message_types: counts.messages.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        rules_loaded: RulesLoaded {
+            exclusions: engine.exclusions.len(),
+            convenient_contact_times: engine.ccts.len(),
+            quota_controls: engine.quota_count(),
+            attempt_trackers: engine.attempt_tracker_count(),
+            message_trackers: engine.message_tracker_count(),
+        },
+        rule_files: rule_report,
+        history_rows: engine.history.rows_read,
+        history_disabled: engine.history.disabled,
+        history: hreport,
+        outputs,
+        threads: rayon::current_num_threads(),
+        records_per_second: if phases.total_s > 0.0 { input_rows as f64 / phases.total_s } else { 0.0 },
+        phases,
+        reject_samples: counts.samples,
+    };
+    if let Some(p) = &opts.summary {
+        write_atomic(p, serde_json::to_vec_pretty(&summary).expect("summary serialises"))
+            .map_err(|e| RunError::Write { path: p.clone(), source: e })?;
+    }
+    Ok(summary)
+}
+
+/// A view needs only the header mapping, which the reader computed; rebuild it
+/// here so the reader can live on its own thread.
+fn reader_view<'c>(
+    path: &std::path::Path,
+    headers: &[String],
+    _schema: Option<&arrow_schema::SchemaRef>,
+    chunk: &'c Chunk,
+) -> Result<crate::io::contacts::ChunkView<'c>, LoadError> {
+    crate::io::contacts::view_for(path, headers, chunk)
+}
+
+/// Writes a small file atomically (temporary name, then rename).
+pub fn write_atomic(path: &std::path::Path, bytes: Vec<u8>) -> std::io::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

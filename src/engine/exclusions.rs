@@ -1,0 +1,122 @@
+//! SPEC §4: exclusions, indexed by (type, normalised value).
+//!
+//! A record probes at most three buckets (its account, its address under its
+//! channel's type, its SSN); the list-name filter and the interval walk run
+//! over those few candidates only.
+
+use ahash::AHashMap;
+use chrono::{DateTime, Utc};
+
+use super::decision::{beats, RestrictionType};
+use crate::model::{Channel, Exclusion, ExclusionType, Record};
+
+#[derive(Debug, Default)]
+pub struct ExclusionIndex {
+    rules: Vec<Exclusion>,
+    by_type: [AHashMap<Box<str>, Vec<u32>>; 5],
+}
+
+/// What the exclusion check found for one record.
+pub enum ExclusionOutcome<'e> {
+    Restricted { rule: &'e Exclusion, end: Option<DateTime<Utc>> },
+    /// Not restricted; the earliest future start of a matching exclusion, if any.
+    Allowed { next_start: Option<DateTime<Utc>> },
+}
+
+fn type_of_channel(c: Channel) -> ExclusionType {
+    match c {
+        Channel::Voice => ExclusionType::Voice,
+        Channel::Sms => ExclusionType::Sms,
+        Channel::Email => ExclusionType::Email,
+    }
+}
+
+impl ExclusionIndex {
+    pub fn new(rules: Vec<Exclusion>) -> Self {
+        let mut by_type: [AHashMap<Box<str>, Vec<u32>>; 5] = Default::default();
+        for (i, r) in rules.iter().enumerate() {
+            by_type[r.exclusion_type as usize].entry(r.value.as_str().into()).or_default().push(i as u32);
+        }
+        ExclusionIndex { rules, by_type }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rules(&self) -> &[Exclusion] {
+        &self.rules
+    }
+
+    fn bucket(&self, t: ExclusionType, key: &str) -> &[u32] {
+        if key.is_empty() {
+            return &[];
+        }
+        self.by_type[t as usize].get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn check<'e>(&'e self, rec: &Record, now: DateTime<Utc>) -> ExclusionOutcome<'e> {
+        let buckets = [
+            self.bucket(ExclusionType::Account, &rec.account),
+            self.bucket(type_of_channel(rec.channel), &rec.address),
+            self.bucket(ExclusionType::Ssn, &rec.ssn),
+        ];
+        let list = rec.list();
+        let matching = || {
+            buckets
+                .iter()
+                .flat_map(|b| b.iter())
+                .map(|&i| &self.rules[i as usize])
+                .filter(move |e| e.list.is_none() || e.list.as_deref() == list)
+        };
+        let mut best: Option<&Exclusion> = None;
+        for e in matching().filter(|e| e.active_at(now)) {
+            if best.is_none_or(|b| beats(b.end, b.id.as_deref(), e.end, e.id.as_deref())) {
+                best = Some(e);
+            }
+        }
+        match best {
+            Some(rule) => {
+                // Walk overlapping and touching intervals to the first uncovered instant.
+                let mut t = now;
+                let end = loop {
+                    let mut any = false;
+                    let mut latest = t;
+                    let mut open_ended = false;
+                    for e in matching().filter(|e| e.active_at(t)) {
+                        any = true;
+                        match e.end {
+                            None => open_ended = true,
+                            Some(x) => latest = latest.max(x),
+                        }
+                    }
+                    if open_ended {
+                        break None;
+                    }
+                    if !any {
+                        break Some(t);
+                    }
+                    t = latest;
+                };
+                ExclusionOutcome::Restricted { rule, end }
+            }
+            None => {
+                let next_start = matching()
+                    .filter_map(|e| match (e.start, e.end) {
+                        (Some(s), end) if s > now && end.is_none_or(|x| x > s) => Some(s),
+                        _ => None,
+                    })
+                    .min();
+                ExclusionOutcome::Allowed { next_start }
+            }
+        }
+    }
+}
+
+pub fn restriction(e: &Exclusion) -> RestrictionType {
+    RestrictionType::Exclusion(e.exclusion_type)
+}

@@ -1,0 +1,310 @@
+//! The evaluator: indexes built once from rules and history, and the pure
+//! function [`evaluate`] shared by `scrub run`, `scrub check` and the server.
+//!
+//! Nothing here reads files, spawns threads or looks at the clock: `now` is an
+//! argument. Checks run in the fixed order of SPEC §3 and the first that
+//! restricts ends the evaluation.
+
+pub mod cct;
+pub mod decision;
+pub mod exclusions;
+pub mod history;
+pub mod trackers;
+
+use ahash::AHashMap;
+use chrono::{DateTime, Utc};
+
+pub use decision::{BlockKind, CctTier, Decision, RestrictionType};
+pub use history::{History, HistoryBuilder};
+
+use crate::model::{Check, Config, ConvenientContactTime, Exclusion, MessageType, QuotaControl, Record, ThresholdActionType, Tracker};
+use cct::{CctIndex, CctOutcome};
+use exclusions::{ExclusionIndex, ExclusionOutcome};
+use trackers::{CompiledTracker, RecordKeys};
+
+/// Rules in load order, with the duplicate-identity replacements of SPEC §3.
+#[derive(Debug, Default, Clone)]
+pub struct RuleSet {
+    exclusions: Vec<Exclusion>,
+    ex_dead: Vec<bool>,
+    ex_slots: AHashMap<ExclusionIdentity, Vec<usize>>,
+    pub ccts: Vec<ConvenientContactTime>,
+    pub quotas: Vec<QuotaControl>,
+    pub attempt_trackers: Vec<Tracker>,
+    pub message_trackers: Vec<Tracker>,
+    cct_slots: AHashMap<CctIdentity, usize>,
+    quota_slots: AHashMap<String, usize>,
+}
+
+/// The identity of an exclusion in act files (SPEC §12): (type, normalised value, list name).
+pub type ExclusionIdentity = (crate::model::ExclusionType, String, Option<String>);
+
+/// What an act / cct line did (SPEC §12 stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutcome {
+    Added,
+    Updated,
+    Deleted,
+    Duplicate,
+}
+
+pub type CctIdentity = (crate::model::ContactKeyType, String, crate::model::ContactValueType, Option<String>);
+
+impl RuleSet {
+    /// Adds an exclusion as its own interval (exclusions are never merged, SPEC §3).
+    pub fn add_exclusion(&mut self, e: Exclusion) {
+        let id = e.identity();
+        self.ex_slots.entry(id).or_default().push(self.exclusions.len());
+        self.exclusions.push(e);
+        self.ex_dead.push(false);
+    }
+
+    /// act `A` (SPEC §12): an existing identity is updated when the new endTime is
+    /// later (absent is latest), else the line is a duplicate.
+    pub fn upsert_exclusion(&mut self, e: Exclusion) -> LineOutcome {
+        let id = e.identity();
+        let live: Vec<usize> =
+            self.ex_slots.get(&id).map(|v| v.iter().copied().filter(|&i| !self.ex_dead[i]).collect()).unwrap_or_default();
+        if live.is_empty() {
+            self.add_exclusion(e);
+            return LineOutcome::Added;
+        }
+        let later = live.iter().all(|&i| match (self.exclusions[i].end, e.end) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(old), Some(new)) => new > old,
+        });
+        if !later {
+            return LineOutcome::Duplicate;
+        }
+        for i in live {
+            self.ex_dead[i] = true;
+        }
+        self.add_exclusion(e);
+        LineOutcome::Updated
+    }
+
+    /// act `D`: removes every exclusion with this identity; returns how many.
+    pub fn delete_exclusions(&mut self, id: &ExclusionIdentity) -> usize {
+        let mut n = 0;
+        for &i in self.ex_slots.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+            if !self.ex_dead[i] {
+                self.ex_dead[i] = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The exclusions in load order, without deleted ones.
+    pub fn exclusions(&self) -> impl Iterator<Item = &Exclusion> {
+        self.exclusions.iter().zip(&self.ex_dead).filter(|(_, d)| !**d).map(|(e, _)| e)
+    }
+
+    fn take_exclusions(&mut self) -> Vec<Exclusion> {
+        let dead = std::mem::take(&mut self.ex_dead);
+        self.ex_slots.clear();
+        std::mem::take(&mut self.exclusions).into_iter().zip(dead).filter(|(_, d)| !d).map(|(e, _)| e).collect()
+    }
+
+    /// Adds a CCT; one with the identity of an earlier one replaces it. Returns true if it replaced.
+    pub fn add_cct(&mut self, c: ConvenientContactTime) -> bool {
+        match self.cct_slots.get(&c.identity()) {
+            Some(&i) => {
+                self.ccts[i] = c;
+                true
+            }
+            None => {
+                self.cct_slots.insert(c.identity(), self.ccts.len());
+                self.ccts.push(c);
+                false
+            }
+        }
+    }
+
+    /// Adds a quota control; one with the product of an earlier one replaces it.
+    pub fn add_quota(&mut self, q: QuotaControl) -> bool {
+        match self.quota_slots.get(&q.product) {
+            Some(&i) => {
+                self.quotas[i] = q;
+                true
+            }
+            None => {
+                self.quota_slots.insert(q.product.clone(), self.quotas.len());
+                self.quotas.push(q);
+                false
+            }
+        }
+    }
+
+    /// Removes the CCT with this identity (act/cct `D` lines). True if one was removed.
+    pub fn remove_cct(&mut self, identity: &CctIdentity) -> bool {
+        let Some(i) = self.cct_slots.remove(identity) else { return false };
+        self.ccts.remove(i);
+        for slot in self.cct_slots.values_mut() {
+            if *slot > i {
+                *slot -= 1;
+            }
+        }
+        true
+    }
+
+    pub fn add_tracker(&mut self, t: Tracker) {
+        match t.kind {
+            crate::model::TrackerKind::Attempt => self.attempt_trackers.push(t),
+            crate::model::TrackerKind::Message => self.message_trackers.push(t),
+        }
+    }
+}
+
+/// Everything an evaluation needs, immutable once built and shared by reference.
+#[derive(Debug)]
+pub struct Engine {
+    pub exclusions: ExclusionIndex,
+    pub ccts: CctIndex,
+    quotas: Vec<QuotaControl>,
+    quota_by_product: AHashMap<String, u32>,
+    attempt_trackers: Vec<CompiledTracker>,
+    message_trackers: Vec<CompiledTracker>,
+    pub history: History,
+    pub config: Config,
+}
+
+impl Engine {
+    pub fn new(mut rules: RuleSet, history: History, config: Config) -> Engine {
+        let exclusions = rules.take_exclusions();
+        let quota_by_product = rules.quotas.iter().enumerate().map(|(i, q)| (q.product.clone(), i as u32)).collect();
+        let compile = |v: Vec<Tracker>| v.into_iter().map(|t| CompiledTracker::new(t, &history)).collect();
+        Engine {
+            exclusions: ExclusionIndex::new(exclusions),
+            ccts: CctIndex::new(rules.ccts),
+            quotas: rules.quotas,
+            quota_by_product,
+            attempt_trackers: compile(rules.attempt_trackers),
+            message_trackers: compile(rules.message_trackers),
+            history,
+            config,
+        }
+    }
+
+    pub fn quota_count(&self) -> usize {
+        self.quotas.len()
+    }
+    pub fn attempt_tracker_count(&self) -> usize {
+        self.attempt_trackers.len()
+    }
+    pub fn message_tracker_count(&self) -> usize {
+        self.message_trackers.len()
+    }
+}
+
+fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Evaluates one record at `now` (SPEC §3–§7, §9). Batch has no active records (§8).
+pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Decision<'e> {
+    let mut d = Decision::default();
+    let checks = rec.checks;
+    let mut start: Option<DateTime<Utc>> = None;
+
+    if checks.contains(Check::Exclusions) && !engine.exclusions.is_empty() {
+        match engine.exclusions.check(rec, now) {
+            ExclusionOutcome::Restricted { rule, end } => {
+                d.restriction = Some(exclusions::restriction(rule));
+                d.rule_id = rule.id.as_deref();
+                d.end = end;
+                return d;
+            }
+            ExclusionOutcome::Allowed { next_start } => start = min_opt(start, next_start),
+        }
+    }
+
+    if checks.contains(Check::ConvenientContactTimes) && !engine.ccts.is_empty() {
+        match engine.ccts.check(rec, now) {
+            CctOutcome::Restricted { rule, kind, end } => {
+                d.restriction = Some(kind);
+                d.rule_id = rule.id.as_deref();
+                d.end = end;
+                return d;
+            }
+            CctOutcome::Allowed { next_close } => start = min_opt(start, next_close),
+        }
+    }
+
+    if checks.contains(Check::QuotaControls) && !rec.product.is_empty() {
+        if let Some(&qi) = engine.quota_by_product.get(rec.product.as_str()) {
+            let q = &engine.quotas[qi as usize];
+            let available = q.available();
+            d.available_quota = Some(available);
+            if available <= 0 {
+                d.restriction = Some(RestrictionType::QuotaExhausted);
+                d.rule_id = q.id.as_deref();
+                return d;
+            }
+        }
+    }
+
+    let needs_keys = (checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
+        || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty());
+    let keys = if needs_keys { Some(RecordKeys::new(&engine.history, rec)) } else { None };
+
+    if checks.contains(Check::AttemptTrackers) {
+        let ex = &engine.config.attempt;
+        if let (Some(keys), false) = (keys, ex.all.contains(rec.channel, &rec.address)) {
+            let mut best: Option<(&Tracker, Option<DateTime<Utc>>)> = None;
+            for ct in &engine.attempt_trackers {
+                if !trackers::applies(&ct.rule, rec, ex) {
+                    continue;
+                }
+                let r = trackers::evaluate(ct, &engine.history, rec, keys, now);
+                if r.hit
+                    && best.is_none_or(|(b, be)| decision::beats(be, b.id.as_deref(), r.end, ct.rule.id.as_deref()))
+                {
+                    best = Some((&ct.rule, r.end));
+                }
+            }
+            if let Some((t, end)) = best {
+                d.restriction = Some(RestrictionType::AttemptTracker(t.tracker_type, rec.channel));
+                d.rule_id = t.id.as_deref();
+                d.rule_name = t.name.as_deref();
+                d.end = end;
+                return d;
+            }
+        }
+    }
+
+    if checks.contains(Check::MessageTrackers) {
+        let ex = &engine.config.message;
+        let (mut no_play, mut standard) = (false, false);
+        if let (Some(keys), false) = (keys, ex.all.contains(rec.channel, &rec.address)) {
+            for ct in &engine.message_trackers {
+                if no_play {
+                    break;
+                }
+                if !trackers::applies(&ct.rule, rec, ex) {
+                    continue;
+                }
+                if trackers::evaluate(ct, &engine.history, rec, keys, now).hit {
+                    match ct.rule.action {
+                        ThresholdActionType::NoPlayMessage => no_play = true,
+                        ThresholdActionType::PlayStandardMessage => standard = true,
+                    }
+                }
+            }
+        }
+        d.message_type = Some(if no_play {
+            MessageType::CannotPlay
+        } else if standard {
+            MessageType::CanPlayStandard
+        } else {
+            MessageType::CanPlay
+        });
+    }
+
+    d.start = start;
+    d
+}

@@ -1,0 +1,215 @@
+//! SPEC §7 (attempt trackers) and §9 (message trackers): one counting routine.
+//!
+//! Tracker filter lists are compiled against the history's interned ids once,
+//! so the per-attempt filter is integer comparisons. A record's key ids are
+//! looked up once per record ([`RecordKeys`]) and shared by every tracker.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::history::{from_nanos, to_nanos, History, NONE, NO_NUMBER_TYPE};
+use crate::model::config::Exemptions;
+use crate::model::{Record, ThresholdType, Tracker, TrackerType};
+use crate::time;
+
+/// A filter over interned ids: `None` = no filter; `Some(ids)` (maybe empty:
+/// nothing in the history can match).
+type IdFilter = Option<Vec<u32>>;
+
+#[derive(Debug)]
+pub struct CompiledTracker {
+    pub rule: Tracker,
+    disp: IdFilter,
+    purpose: IdFilter,
+    geo: IdFilter,
+}
+
+fn compile_ids(names: &[String], interner: &super::history::Interner) -> IdFilter {
+    (!names.is_empty()).then(|| names.iter().filter_map(|n| interner.get(n)).collect())
+}
+
+impl CompiledTracker {
+    pub fn new(rule: Tracker, h: &History) -> Self {
+        CompiledTracker {
+            disp: compile_ids(&rule.dispositions, &h.dispositions),
+            purpose: compile_ids(&rule.purposes, &h.purposes),
+            geo: compile_ids(&rule.geocodes, &h.geocodes),
+            rule,
+        }
+    }
+}
+
+/// The record's keys as history ids (`NONE` when absent or never seen).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordKeys {
+    cust: u32,
+    addr: u32,
+    acct: u32,
+}
+
+impl RecordKeys {
+    pub fn new(h: &History, rec: &Record) -> Self {
+        RecordKeys {
+            cust: h.customers.get(&rec.customer).unwrap_or(NONE),
+            addr: h.addresses.get(&rec.address).unwrap_or(NONE),
+            acct: h.accounts.get(&rec.account).unwrap_or(NONE),
+        }
+    }
+}
+
+/// Whether the tracker applies to the record (SPEC §7 "applies").
+pub fn applies(t: &Tracker, rec: &Record, ex: &Exemptions) -> bool {
+    if !t.enabled || !t.channels.contains(rec.channel) {
+        return false;
+    }
+    let ty = t.tracker_type;
+    if (ty.uses_customer() && rec.customer.is_empty()) || (ty.uses_account() && rec.account.is_empty()) {
+        return false;
+    }
+    if ty.uses_address() && (rec.address.is_empty() || ex.address_rules.contains(rec.channel, &rec.address)) {
+        return false;
+    }
+    if !t.number_types.is_empty() && !rec.number_type.is_some_and(|n| t.number_types.contains(&n)) {
+        return false;
+    }
+    if !t.purposes.is_empty() && !t.purposes.iter().any(|p| *p == rec.purpose) {
+        return false;
+    }
+    if !t.geocodes.is_empty() && !rec.geocodes().iter().any(|g| t.geocodes.contains(g)) {
+        return false;
+    }
+    true
+}
+
+/// A counting window: attempts with `from < t` (exclusive) or `from ≤ t`, and `t ≤ now`.
+struct Span {
+    from: i64,
+    inclusive: bool,
+}
+
+fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
+    let today = time::local_date(zone, now);
+    let th = t.threshold as i64;
+    let midnight = |d| Span { from: to_nanos(time::midnight(zone, d)), inclusive: true };
+    match t.threshold_type {
+        ThresholdType::Minute => Span { from: to_nanos(now - Duration::minutes(th)), inclusive: false },
+        ThresholdType::Hour => Span { from: to_nanos(now - Duration::hours(th)), inclusive: false },
+        ThresholdType::Day => midnight(time::add_days(today, -(th - 1))),
+        ThresholdType::Week => midnight(time::add_days(today, -(7 * th - 1))),
+        ThresholdType::CurrentDay => midnight(today),
+        ThresholdType::CurrentWeek => midnight(time::week_monday(today)),
+        ThresholdType::CurrentMonth => midnight(time::month_first(today)),
+    }
+}
+
+/// When the counted attempt at `a` leaves the window (SPEC §7 restrictionEndTime).
+fn leaves_window(t: &Tracker, zone: Tz, now: DateTime<Utc>, a: DateTime<Utc>) -> DateTime<Utc> {
+    let th = t.threshold as i64;
+    let today = time::local_date(zone, now);
+    match t.threshold_type {
+        ThresholdType::Minute => a + Duration::minutes(th),
+        ThresholdType::Hour => a + Duration::hours(th),
+        ThresholdType::Day => time::midnight(zone, time::add_days(time::local_date(zone, a), th)),
+        ThresholdType::Week => time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th)),
+        ThresholdType::CurrentDay => time::midnight(zone, time::add_days(today, 1)),
+        ThresholdType::CurrentWeek => time::midnight(zone, time::add_days(time::week_monday(today), 7)),
+        ThresholdType::CurrentMonth => time::midnight(zone, time::next_month_first(today)),
+    }
+}
+
+/// The outcome of one applying tracker.
+pub struct TrackerResult {
+    /// Restricted / exceeded.
+    pub hit: bool,
+    /// When it stops restricting (`None` = never / N = 0).
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// Counts the tracker's window for the record and decides (SPEC §7).
+pub fn evaluate(ct: &CompiledTracker, h: &History, rec: &Record, keys: RecordKeys, now: DateTime<Utc>) -> TrackerResult {
+    let t = &ct.rule;
+    if t.number_of_attempts == 0 {
+        return TrackerResult { hit: true, end: None };
+    }
+    let n = t.number_of_attempts as usize;
+    // Pick the shortest posting list that holds every attempt with the record's key.
+    let (list, need_cust, need_addr, need_acct): (&[u32], u32, u32, u32) = match t.tracker_type {
+        TrackerType::Customer => (posting(&h.by_cust, keys.cust), NONE, NONE, NONE),
+        TrackerType::ContactAddress => (posting(&h.by_addr, keys.addr), NONE, NONE, NONE),
+        TrackerType::Account => (posting(&h.by_acct, keys.acct), NONE, NONE, NONE),
+        TrackerType::CustomerContactAddress => {
+            let (c, a) = (posting(&h.by_cust, keys.cust), posting(&h.by_addr, keys.addr));
+            if c.len() <= a.len() { (c, NONE, keys.addr, NONE) } else { (a, keys.cust, NONE, NONE) }
+        }
+        TrackerType::AccountContactAddress => {
+            let (k, a) = (posting(&h.by_acct, keys.acct), posting(&h.by_addr, keys.addr));
+            if k.len() <= a.len() { (k, NONE, keys.addr, NONE) } else { (a, NONE, NONE, keys.acct) }
+        }
+    };
+    if list.len() < n {
+        return TrackerResult { hit: false, end: None };
+    }
+    let span = window(t, rec.zone, now);
+    let now_ns = to_nanos(now);
+    let lo = list.partition_point(|&i| {
+        let x = h.time[i as usize];
+        if span.inclusive { x < span.from } else { x <= span.from }
+    });
+    let hi = list.partition_point(|&i| h.time[i as usize] <= now_ns);
+    if hi <= lo || hi - lo < n {
+        return TrackerResult { hit: false, end: None };
+    }
+    let counted = |&i: &u32| -> bool {
+        let i = i as usize;
+        if (need_cust != NONE && h.cust[i] != need_cust)
+            || (need_addr != NONE && h.addr[i] != need_addr)
+            || (need_acct != NONE && h.acct[i] != need_acct)
+        {
+            return false;
+        }
+        let ch = h.channel_of(i);
+        let channel_ok = if t.across { t.channels.contains(ch) } else { ch == rec.channel };
+        if !channel_ok {
+            return false;
+        }
+        if let Some(d) = &ct.disp {
+            if !d.contains(&h.disposition[i]) {
+                return false;
+            }
+        }
+        if !t.number_types.is_empty() {
+            let nt = h.number_type[i];
+            if nt == NO_NUMBER_TYPE || !t.number_types.contains(&nt) {
+                return false;
+            }
+        }
+        if let Some(p) = &ct.purpose {
+            if !p.contains(&h.purpose[i]) {
+                return false;
+            }
+        }
+        if let Some(g) = &ct.geo {
+            if !h.geocodes_of(i).iter().any(|x| g.contains(x)) {
+                return false;
+            }
+        }
+        true
+    };
+    let slice = &list[lo..hi];
+    let k = slice.iter().filter(|i| counted(i)).count();
+    if k < n {
+        return TrackerResult { hit: false, end: None };
+    }
+    // a_{k−N+1}, 1-based, oldest first.
+    let a = slice.iter().filter(|i| counted(i)).nth(k - n).expect("k ≥ n counted attempts");
+    let at = from_nanos(h.time[*a as usize]);
+    TrackerResult { hit: true, end: Some(leaves_window(t, rec.zone, now, at)) }
+}
+
+fn posting(p: &super::history::Postings, id: u32) -> &[u32] {
+    if id == NONE {
+        &[]
+    } else {
+        p.get(id)
+    }
+}

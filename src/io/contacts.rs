@@ -1,0 +1,229 @@
+//! Contact lists (SPEC §11): read in chunks from CSV or Parquet, with the
+//! record fields located by header and every column kept for passthrough.
+//!
+//! CSV rows stay as raw `ByteRecord`s so values pass through byte for byte
+//! (`00123` stays `00123`); Parquet batches stay Arrow arrays, types intact.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use chrono_tz::Tz;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
+
+use super::arrow_text::FieldColumn;
+use super::columns::ColumnMap;
+use super::{csv_reader, parquet_reader, Format, LoadError};
+use crate::model::{RawRecord, Record};
+
+/// The record fields of §1, in the order of [`ContactFields`] indices.
+pub const RECORD_COLUMNS: [&str; 11] = [
+    "contactChannel",
+    "contactAddress",
+    "customer",
+    "accountNumber",
+    "ssn",
+    "contactListName",
+    "numberType",
+    "purpose",
+    "timeZone",
+    "product",
+    "geocodes",
+];
+
+enum Source {
+    Csv(csv::Reader<std::fs::File>),
+    Parquet(ParquetRecordBatchReader),
+}
+
+/// A block of input rows.
+pub enum Chunk {
+    Csv { rows: Vec<csv::ByteRecord> },
+    Arrow(RecordBatch),
+}
+
+impl Chunk {
+    pub fn len(&self) -> usize {
+        match self {
+            Chunk::Csv { rows } => rows.len(),
+            Chunk::Arrow(b) => b.num_rows(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub struct ContactReader {
+    pub path: PathBuf,
+    pub format: Format,
+    pub headers: Vec<String>,
+    /// The Parquet schema (Parquet input only).
+    pub schema: Option<SchemaRef>,
+    /// Total rows when known up front (Parquet), else the file size in bytes (CSV).
+    pub total_hint: (u64, bool),
+    source: Source,
+    rows_read: u64,
+}
+
+impl ContactReader {
+    pub fn open(path: &Path, chunk_rows: usize) -> Result<ContactReader, LoadError> {
+        let format = Format::of(path).ok_or_else(|| LoadError::file(path, "unknown contacts format (expected .csv or .parquet)"))?;
+        match format {
+            Format::Csv => {
+                let mut rdr = csv_reader(path)?;
+                let headers: Vec<String> = rdr
+                    .byte_headers()
+                    .map_err(|e| LoadError::file(path, format!("cannot read the header: {e}")))?
+                    .iter()
+                    .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').to_string())
+                    .collect();
+                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                Ok(ContactReader {
+                    path: path.to_path_buf(),
+                    format,
+                    headers,
+                    schema: None,
+                    total_hint: (size, false),
+                    source: Source::Csv(rdr),
+                    rows_read: 0,
+                })
+            }
+            Format::Parquet => {
+                let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+                let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                    .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))?;
+                let total = builder.metadata().file_metadata().num_rows() as u64;
+                drop(builder);
+                let reader = parquet_reader(path, chunk_rows)?;
+                let schema = arrow_array::RecordBatchReader::schema(&reader);
+                let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+                Ok(ContactReader {
+                    path: path.to_path_buf(),
+                    format,
+                    headers,
+                    schema: Some(schema),
+                    total_hint: (total, true),
+                    source: Source::Parquet(reader),
+                    rows_read: 0,
+                })
+            }
+            _ => Err(LoadError::file(path, "contacts must be .csv or .parquet")),
+        }
+    }
+
+    /// Progress position in the unit of `total_hint` (rows or bytes).
+    pub fn position(&self) -> u64 {
+        match &self.source {
+            Source::Csv(r) => r.position().byte(),
+            Source::Parquet(_) => self.rows_read,
+        }
+    }
+
+    pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<Chunk>, LoadError> {
+        match &mut self.source {
+            Source::Csv(rdr) => {
+                let mut rows = Vec::with_capacity(max_rows);
+                let mut rec = csv::ByteRecord::new();
+                while rows.len() < max_rows {
+                    match rdr.read_byte_record(&mut rec) {
+                        Ok(true) => rows.push(std::mem::take(&mut rec)),
+                        Ok(false) => break,
+                        Err(e) => return Err(LoadError::file(&self.path, format!("unreadable CSV: {e}"))),
+                    }
+                }
+                self.rows_read += rows.len() as u64;
+                Ok((!rows.is_empty()).then_some(Chunk::Csv { rows }))
+            }
+            Source::Parquet(rdr) => match rdr.next() {
+                None => Ok(None),
+                Some(Err(e)) => Err(LoadError::file(&self.path, format!("unreadable Parquet: {e}"))),
+                Some(Ok(b)) => {
+                    self.rows_read += b.num_rows() as u64;
+                    Ok(Some(Chunk::Arrow(b)))
+                }
+            },
+        }
+    }
+}
+
+/// A per-chunk accessor for the record fields (columns located by header).
+pub fn view_for<'c>(path: &Path, headers: &[String], chunk: &'c Chunk) -> Result<ChunkView<'c>, LoadError> {
+    let map: ColumnMap<11> = ColumnMap::new(headers, RECORD_COLUMNS);
+    match chunk {
+        Chunk::Csv { rows } => Ok(ChunkView::Csv { rows, map, width: headers.len() }),
+        Chunk::Arrow(b) => {
+            let cols = map
+                .idx
+                .iter()
+                .zip(RECORD_COLUMNS)
+                .map(|(i, name)| {
+                    i.map(|i| FieldColumn::new(b.column(i)).map_err(|e| LoadError::file(path, format!("column {name}: {e}"))))
+                        .transpose()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ChunkView::Arrow { cols })
+        }
+    }
+}
+
+pub enum ChunkView<'c> {
+    Csv { rows: &'c [csv::ByteRecord], map: ColumnMap<11>, width: usize },
+    Arrow { cols: Vec<Option<FieldColumn>> },
+}
+
+impl ChunkView<'_> {
+    /// Normalises row `i` into `rec`; `Err` is the reject reason (SPEC §10).
+    pub fn fill(&self, i: usize, rec: &mut Record, default_zone: Tz) -> Result<(), String> {
+        match self {
+            ChunkView::Csv { rows, map, width } => {
+                let row = &rows[i];
+                if row.len() > *width {
+                    return Err(format!("row has {} fields but the header has {}", row.len(), width));
+                }
+                let mut f: [Option<&str>; 11] = [None; 11];
+                for (k, idx) in map.idx.iter().enumerate() {
+                    if let Some(c) = idx {
+                        if let Some(bytes) = row.get(*c) {
+                            f[k] = Some(std::str::from_utf8(bytes).map_err(|_| {
+                                format!("{}: invalid UTF-8", RECORD_COLUMNS[k])
+                            })?);
+                        }
+                    }
+                }
+                let raw = raw_of(&f);
+                rec.fill(&raw, default_zone).map_err(|e| e.to_string())
+            }
+            ChunkView::Arrow { cols } => {
+                let mut f: [Option<&str>; 11] = [None; 11];
+                for (k, c) in cols.iter().enumerate() {
+                    f[k] = c.as_ref().and_then(|c| c.text(i));
+                }
+                let raw = raw_of(&f);
+                rec.fill(&raw, default_zone).map_err(|e| e.to_string())?;
+                if let Some(FieldColumn::List(l)) = &cols[10] {
+                    for g in l.items(i) {
+                        rec.add_geocode(g);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn raw_of<'a>(f: &[Option<&'a str>; 11]) -> RawRecord<'a> {
+    RawRecord {
+        contact_channel: f[0],
+        contact_address: f[1],
+        customer: f[2],
+        account_number: f[3],
+        ssn: f[4],
+        contact_list_name: f[5],
+        number_type: f[6],
+        purpose: f[7],
+        time_zone: f[8],
+        product: f[9],
+        geocodes: f[10],
+    }
+}

@@ -1,0 +1,95 @@
+//! Readers and writers at the edge: contacts, history and rules from CSV,
+//! Parquet, JSON and the load files of SPEC §12; outputs written atomically.
+//!
+//! Errors carry the file, the line / row / item and the field, so an operator
+//! can fix the input without guessing.
+
+pub mod arrow_text;
+pub mod columns;
+pub mod contacts;
+pub mod history;
+pub mod output;
+pub mod rules;
+
+use std::path::{Path, PathBuf};
+
+/// File formats, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Json,
+    Act,
+    Cct,
+    Cet,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" | "txt" | "tsv" => Format::Csv,
+            "parquet" | "pq" => Format::Parquet,
+            "json" => Format::Json,
+            "act" => Format::Act,
+            "cct" => Format::Cct,
+            "cet" => Format::Cet,
+            _ => return None,
+        })
+    }
+}
+
+/// A load failure, naming the file, where in it, and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{file}: {location}: {field}: {message}")]
+    Field { file: PathBuf, location: String, field: String, message: String },
+    #[error("{file}: {message}")]
+    File { file: PathBuf, message: String },
+    #[error("{file}: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl LoadError {
+    pub fn field(file: &Path, location: impl Into<String>, e: crate::model::FieldError) -> Self {
+        LoadError::Field { file: file.to_path_buf(), location: location.into(), field: e.field, message: e.message }
+    }
+    pub fn file(file: &Path, message: impl Into<String>) -> Self {
+        LoadError::File { file: file.to_path_buf(), message: message.into() }
+    }
+    pub fn io(file: &Path, source: std::io::Error) -> Self {
+        LoadError::Io { file: file.to_path_buf(), source }
+    }
+}
+
+/// Opens a Parquet file into an Arrow batch reader.
+pub fn parquet_reader(
+    path: &Path,
+    batch_size: usize,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, LoadError> {
+    let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .and_then(|b| b.with_batch_size(batch_size).build())
+        .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))
+}
+
+/// A CSV reader with the settings every input uses (RFC 4180, header row, ragged rows allowed
+/// so that a short or long row becomes a reject instead of a fatal error).
+pub fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>, LoadError> {
+    let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+    Ok(csv::ReaderBuilder::new().flexible(true).has_headers(true).buffer_capacity(1 << 20).from_reader(f))
+}
+
+/// Reads the configuration JSON (SPEC §11); missing parts take the API's defaults.
+pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| LoadError::file(path, format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())))?;
+    let dto: crate::model::dto::ConfigurationDto =
+        rules::dto_from_value(v).map_err(|e| LoadError::field(path, "configuration", e))?;
+    crate::model::Config::try_from(&dto).map_err(|e| LoadError::field(path, "configuration", e))
+}

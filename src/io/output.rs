@@ -1,0 +1,340 @@
+//! Output files (SPEC §11): input columns then the result columns (or a
+//! `reason` column for rejects), CSV or Parquet by extension.
+//!
+//! Every sink writes to a temporary name beside the final one and is renamed
+//! only by [`Sink::finish`]; [`Sink::abort`] (or a drop without finish) removes
+//! it, so a failed run never leaves a partial file under the final name.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::arrow_text::to_text;
+use super::contacts::Chunk;
+use super::Format;
+use crate::engine::Decision;
+
+pub const RESULT_COLUMNS: [&str; 8] = [
+    "restricted",
+    "restrictionType",
+    "restrictedRuleId",
+    "restrictedRuleName",
+    "restrictionStartTime",
+    "restrictionEndTime",
+    "messageType",
+    "availableQuota",
+];
+
+/// One input row's outcome.
+pub type RowOutcome<'e> = Result<Decision<'e>, String>;
+
+/// Which rows a sink takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    Valid,
+    Allowed,
+    Restricted,
+    Rejects,
+}
+
+impl Select {
+    fn takes(self, o: &RowOutcome<'_>) -> bool {
+        match (self, o) {
+            (Select::Valid, Ok(_)) => true,
+            (Select::Allowed, Ok(d)) => !d.restricted(),
+            (Select::Restricted, Ok(d)) => d.restricted(),
+            (Select::Rejects, Err(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+enum Kind {
+    Csv(csv::Writer<BufWriter<File>>),
+    Stdout(csv::Writer<std::io::Stdout>),
+    Parquet(Option<ArrowWriter<File>>, SchemaRef),
+}
+
+pub struct Sink {
+    path: PathBuf,
+    tmp: Option<PathBuf>,
+    kind: Kind,
+    select: Select,
+    width: usize,
+    pub rows: u64,
+}
+
+/// Writes an instant as `YYYY-MM-DDTHH:MM:SS.mmmZ` (truncated) without allocating.
+pub fn instant_text(t: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
+    let y = t.year();
+    if !(0..=9999).contains(&y) {
+        let s = crate::time::format_instant(t);
+        let n = s.len().min(24);
+        buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+        return std::str::from_utf8(&buf[..n]).unwrap_or("");
+    }
+    let ms = t.timestamp_subsec_millis();
+    let parts = [
+        (y as u32, 4),
+        (t.month(), 2),
+        (t.day(), 2),
+        (t.hour(), 2),
+        (t.minute(), 2),
+        (t.second(), 2),
+        (ms, 3),
+    ];
+    let seps = [b'-', b'-', b'T', b':', b':', b'.', b'Z'];
+    let mut p = 0;
+    for ((v, w), sep) in parts.into_iter().zip(seps) {
+        let mut v = v;
+        for k in (0..w).rev() {
+            buf[p + k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        p += w;
+        buf[p] = sep;
+        p += 1;
+    }
+    std::str::from_utf8(&buf[..p]).unwrap()
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()))
+}
+
+impl Sink {
+    /// Creates a sink; `None` path = CSV on stdout. `schema` is the Parquet input schema, if any.
+    pub fn create(
+        path: Option<&Path>,
+        headers: &[String],
+        schema: Option<&SchemaRef>,
+        select: Select,
+    ) -> std::io::Result<Sink> {
+        let extra: Vec<&str> = if select == Select::Rejects { vec!["reason"] } else { RESULT_COLUMNS.to_vec() };
+        let Some(path) = path else {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
+            return Ok(Sink { path: PathBuf::from("-"), tmp: None, kind: Kind::Stdout(w), select, width: headers.len(), rows: 0 });
+        };
+        let tmp = tmp_name(path);
+        let file = File::create(&tmp)?;
+        let kind = match Format::of(path) {
+            Some(Format::Parquet) => {
+                let mut fields: Vec<Field> = match schema {
+                    Some(s) => s.fields().iter().map(|f| f.as_ref().clone()).collect(),
+                    None => headers.iter().map(|h| Field::new(h, DataType::Utf8, true)).collect(),
+                };
+                if select == Select::Rejects {
+                    fields.push(Field::new("reason", DataType::Utf8, false));
+                } else {
+                    fields.push(Field::new("restricted", DataType::Boolean, false));
+                    for c in &RESULT_COLUMNS[1..7] {
+                        fields.push(Field::new(*c, DataType::Utf8, true));
+                    }
+                    fields.push(Field::new("availableQuota", DataType::Int64, true));
+                }
+                let schema = Arc::new(Schema::new(fields));
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap()))
+                    .build();
+                let w = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
+                Kind::Parquet(Some(w), schema)
+            }
+            _ => {
+                let mut w = csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::with_capacity(1 << 20, file));
+                w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
+                Kind::Csv(w)
+            }
+        };
+        Ok(Sink { path: path.to_path_buf(), tmp: Some(tmp), kind, select, width: headers.len(), rows: 0 })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write_chunk(&mut self, chunk: &Chunk, results: &[RowOutcome<'_>]) -> std::io::Result<()> {
+        let select = self.select;
+        let width = self.width;
+        let taken = match (&mut self.kind, chunk) {
+            (Kind::Csv(w), c) => write_csv(w, c, results, select, width)?,
+            (Kind::Stdout(w), c) => write_csv(w, c, results, select, width)?,
+            (Kind::Parquet(w, schema), c) => {
+                let mask: Vec<bool> = results.iter().map(|r| select.takes(r)).collect();
+                let n = mask.iter().filter(|m| **m).count();
+                if n > 0 {
+                    let mut cols: Vec<ArrayRef> = match c {
+                        Chunk::Arrow(b) => {
+                            let m = BooleanArray::from(mask.clone());
+                            arrow_select::filter::filter_record_batch(b, &m).map_err(std::io::Error::other)?.columns().to_vec()
+                        }
+                        Chunk::Csv { rows } => (0..width)
+                            .map(|k| {
+                                let v: Vec<Option<&str>> = rows
+                                    .iter()
+                                    .zip(&mask)
+                                    .filter(|(_, m)| **m)
+                                    .map(|(r, _)| Some(r.get(k).map(|b| std::str::from_utf8(b).unwrap_or("")).unwrap_or("")))
+                                    .collect();
+                                Arc::new(StringArray::from(v)) as ArrayRef
+                            })
+                            .collect(),
+                    };
+                    let chosen: Vec<&RowOutcome<'_>> = results.iter().zip(&mask).filter(|(_, m)| **m).map(|(r, _)| r).collect();
+                    append_extra(&mut cols, &chosen, select);
+                    let batch = RecordBatch::try_new(schema.clone(), cols).map_err(std::io::Error::other)?;
+                    w.as_mut().expect("open writer").write(&batch).map_err(std::io::Error::other)?;
+                }
+                n as u64
+            }
+        };
+        self.rows += taken;
+        Ok(())
+    }
+
+    /// Flushes and moves the file to its final name.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match &mut self.kind {
+            Kind::Csv(w) => {
+                w.flush()?;
+                w.get_ref().get_ref().sync_all()?;
+            }
+            Kind::Stdout(w) => w.flush()?,
+            Kind::Parquet(w, _) => {
+                let f = w.take().expect("open writer").into_inner().map_err(std::io::Error::other)?;
+                f.sync_all()?;
+            }
+        }
+        if let Some(tmp) = self.tmp.take() {
+            std::fs::rename(&tmp, &self.path)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the temporary file.
+    pub fn abort(mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+fn write_csv<W: Write>(
+    w: &mut csv::Writer<W>,
+    chunk: &Chunk,
+    results: &[RowOutcome<'_>],
+    select: Select,
+    width: usize,
+) -> std::io::Result<u64> {
+    let mut n = 0;
+    let mut qbuf = itoa_buf();
+    let (mut sbuf, mut ebuf) = ([0u8; 24], [0u8; 24]);
+    let text_cols: Option<Vec<StringArray>> = match chunk {
+        Chunk::Arrow(b) => Some(b.columns().iter().map(to_text).collect::<Result<_, _>>().map_err(std::io::Error::other)?),
+        Chunk::Csv { .. } => None,
+    };
+    for (i, r) in results.iter().enumerate() {
+        if !select.takes(r) {
+            continue;
+        }
+        n += 1;
+        match (chunk, &text_cols) {
+            (Chunk::Csv { rows }, _) => {
+                let row = &rows[i];
+                for k in 0..width {
+                    w.write_field(row.get(k).unwrap_or(b""))?;
+                }
+            }
+            (_, Some(cols)) => {
+                for c in cols {
+                    w.write_field(if c.is_null(i) { "" } else { c.value(i) })?;
+                }
+            }
+            _ => unreachable!(),
+        }
+        match r {
+            Err(reason) => {
+                let extra = match chunk {
+                    Chunk::Csv { rows } if rows[i].len() > width => {
+                        let more: Vec<String> =
+                            rows[i].iter().skip(width).map(|b| String::from_utf8_lossy(b).to_string()).collect();
+                        format!("{reason} (extra fields: {})", more.join(" | "))
+                    }
+                    _ => reason.clone(),
+                };
+                w.write_field(extra)?;
+            }
+            Ok(d) => {
+                w.write_field(if d.restricted() { "true" } else { "false" })?;
+                w.write_field(d.restriction.map(|x| x.as_str()).unwrap_or(""))?;
+                w.write_field(d.rule_id.unwrap_or(""))?;
+                w.write_field(d.rule_name.unwrap_or(""))?;
+                w.write_field(d.start.map(|t| instant_text(t, &mut sbuf)).unwrap_or(""))?;
+                w.write_field(d.end.map(|t| instant_text(t, &mut ebuf)).unwrap_or(""))?;
+                w.write_field(d.message_type.map(|m| m.as_str()).unwrap_or(""))?;
+                w.write_field(d.available_quota.map(|q| fmt_i64(q, &mut qbuf)).unwrap_or(""))?;
+            }
+        }
+        w.write_record(None::<&[u8]>)?;
+    }
+    Ok(n)
+}
+
+fn itoa_buf() -> [u8; 24] {
+    [0u8; 24]
+}
+
+fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> &str {
+    let mut c = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(c, "{v}");
+    let n = c.position() as usize;
+    std::str::from_utf8(&buf[..n]).unwrap()
+}
+
+fn append_extra(cols: &mut Vec<ArrayRef>, chosen: &[&RowOutcome<'_>], select: Select) {
+    if select == Select::Rejects {
+        let v: Vec<Option<&str>> = chosen.iter().map(|r| r.as_ref().err().map(String::as_str)).collect();
+        cols.push(Arc::new(StringArray::from(v)));
+        return;
+    }
+    let ds: Vec<&Decision<'_>> = chosen.iter().filter_map(|r| r.as_ref().ok()).collect();
+    cols.push(Arc::new(BooleanArray::from(ds.iter().map(|d| d.restricted()).collect::<Vec<_>>())));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.restriction.map(|x| x.as_str())).collect::<Vec<_>>())));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.rule_id).collect::<Vec<_>>())));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.rule_name).collect::<Vec<_>>())));
+    let inst = |f: fn(&Decision<'_>) -> Option<DateTime<Utc>>| -> ArrayRef {
+        Arc::new(StringArray::from(ds.iter().map(|d| f(d).map(crate::time::format_instant)).collect::<Vec<_>>()))
+    };
+    cols.push(inst(|d| d.start));
+    cols.push(inst(|d| d.end));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.message_type.map(|m| m.as_str())).collect::<Vec<_>>())));
+    cols.push(Arc::new(Int64Array::from(ds.iter().map(|d| d.available_quota).collect::<Vec<_>>())));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn instant_text_matches_format_instant() {
+        let t = crate::time::parse_instant("2026-03-08T07:05:09.1239Z").unwrap();
+        let mut b = [0u8; 24];
+        assert_eq!(super::instant_text(t, &mut b), "2026-03-08T07:05:09.123Z");
+        assert_eq!(super::instant_text(t, &mut b), crate::time::format_instant(t));
+    }
+}

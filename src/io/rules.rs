@@ -1,0 +1,551 @@
+//! Rule files (SPEC §11, §12): JSON (arrays, single objects, or API collection
+//! objects; v3 or v4 shapes), exclusions as CSV / Parquet, and the `act` and
+//! `cct` load files. Load order is the order given, folders in name order.
+//!
+//! A rule that breaks the spec stops the load with an error naming the file,
+//! the item or line, and the field — or, with `skip_bad_rules`, is skipped and
+//! listed in the report.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::{Array, RecordBatch};
+use serde_json::{Map, Value};
+
+use super::arrow_text::to_text;
+use super::columns::ColumnMap;
+use super::{csv_reader, parquet_reader, Format, LoadError};
+use crate::engine::{ExclusionIdentity, LineOutcome, RuleSet};
+use crate::model::dto::*;
+use crate::model::rules::exclusion_key;
+use crate::model::{ConvenientContactTime, DayOfWeek, Exclusion, ExclusionType, FieldError, QuotaControl, Tracker};
+
+/// Counts per kind and what was skipped or replaced, for the summary.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleLoadReport {
+    pub files: Vec<String>,
+    pub exclusions: usize,
+    pub convenient_contact_times: usize,
+    pub quota_controls: usize,
+    pub attempt_trackers: usize,
+    pub message_trackers: usize,
+    /// CCTs and quota controls that replaced an earlier one with the same identity.
+    pub replaced: usize,
+    /// act/cct lines: deletes applied, updates applied, duplicates ignored.
+    pub deleted: usize,
+    pub updated: usize,
+    pub duplicates: usize,
+    /// Bad rules skipped under `--skip-bad-rules`, one message each.
+    pub skipped: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleLoadOptions {
+    pub skip_bad_rules: bool,
+}
+
+/// The rule kinds of SPEC §11.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Exclusion,
+    Cct,
+    Quota,
+    AttemptTracker,
+    MessageTracker,
+}
+
+const COLLECTIONS: [(&str, RuleKind); 5] = [
+    ("exclusions", RuleKind::Exclusion),
+    ("convenientContactTimes", RuleKind::Cct),
+    ("quotaControls", RuleKind::Quota),
+    ("attemptTrackers", RuleKind::AttemptTracker),
+    ("messageTrackers", RuleKind::MessageTracker),
+];
+
+/// Tells an item's kind by its fields (SPEC §11).
+pub fn detect_kind(o: &Map<String, Value>) -> Option<RuleKind> {
+    let has = |k: &str| o.contains_key(k);
+    if has("exclusionType") {
+        Some(RuleKind::Exclusion)
+    } else if has("attemptTrackerName") {
+        Some(RuleKind::AttemptTracker)
+    } else if has("messageTrackerName") || has("thresholdActionType") {
+        Some(RuleKind::MessageTracker)
+    } else if has("contactKeyType") || has("convenientTimes") || (has("customer") && has("phone")) {
+        Some(RuleKind::Cct)
+    } else if has("totalQuota") {
+        Some(RuleKind::Quota)
+    } else {
+        None
+    }
+}
+
+/// Fields that are text in the API but often arrive as JSON numbers (phone numbers, accounts).
+const TEXT_FIELDS: [&str; 12] = [
+    "id",
+    "exclusionValue",
+    "contactValue",
+    "contactKey",
+    "customer",
+    "phone",
+    "accountNumber",
+    "contactAddress",
+    "ssn",
+    "product",
+    "contactListName",
+    "reason",
+];
+
+/// Deserialises a DTO; on failure finds the field that broke it.
+pub fn dto_from_value<T: serde::de::DeserializeOwned>(mut v: Value) -> Result<T, FieldError> {
+    if let Value::Object(o) = &mut v {
+        for f in TEXT_FIELDS {
+            if let Some(x) = o.get_mut(f) {
+                if let Value::Number(n) = x {
+                    *x = Value::String(n.to_string());
+                }
+            }
+        }
+    }
+    match serde_json::from_value::<T>(v.clone()) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            if let Value::Object(o) = &v {
+                for (k, val) in o {
+                    let single = Value::Object(Map::from_iter([(k.clone(), val.clone())]));
+                    if let Err(e) = serde_json::from_value::<T>(single) {
+                        return Err(FieldError::new(k.clone(), e.to_string()));
+                    }
+                }
+            }
+            Err(FieldError::new("(body)", e.to_string()))
+        }
+    }
+}
+
+/// Converts one JSON item of a known kind and adds it.
+pub fn add_json_item(rules: &mut RuleSet, kind: RuleKind, v: Value, report: &mut RuleLoadReport) -> Result<(), FieldError> {
+    match kind {
+        RuleKind::Exclusion => {
+            let e = Exclusion::try_from(&dto_from_value::<ExclusionDto>(v)?)?;
+            rules.add_exclusion(e);
+            report.exclusions += 1;
+        }
+        RuleKind::Cct => {
+            let c = ConvenientContactTime::try_from(&dto_from_value::<CctDto>(v)?)?;
+            if rules.add_cct(c) {
+                report.replaced += 1;
+            } else {
+                report.convenient_contact_times += 1;
+            }
+        }
+        RuleKind::Quota => {
+            let q = QuotaControl::try_from(&dto_from_value::<QuotaControlDto>(v)?)?;
+            if rules.add_quota(q) {
+                report.replaced += 1;
+            } else {
+                report.quota_controls += 1;
+            }
+        }
+        RuleKind::AttemptTracker => {
+            rules.add_tracker(Tracker::try_from(&dto_from_value::<AttemptTrackerDto>(v)?)?);
+            report.attempt_trackers += 1;
+        }
+        RuleKind::MessageTracker => {
+            rules.add_tracker(Tracker::try_from(&dto_from_value::<MessageTrackerDto>(v)?)?);
+            report.message_trackers += 1;
+        }
+    }
+    Ok(())
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    opts: RuleLoadOptions,
+}
+
+impl Ctx<'_> {
+    /// Applies the bad-rule policy: stop, or skip and report.
+    fn bad(&self, report: &mut RuleLoadReport, location: String, e: FieldError) -> Result<(), LoadError> {
+        let err = LoadError::field(self.file, location, e);
+        if self.opts.skip_bad_rules {
+            report.skipped.push(err.to_string());
+            Ok(())
+        } else {
+            Err(err)
+        }
+    }
+}
+
+/// Loads a rules path (file or folder) into `rules`.
+pub fn load_rules(
+    path: &Path,
+    rules: &mut RuleSet,
+    opts: RuleLoadOptions,
+    report: &mut RuleLoadReport,
+) -> Result<(), LoadError> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| LoadError::io(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        entries.sort();
+        for p in entries {
+            match Format::of(&p) {
+                Some(Format::Cet) => report
+                    .notes
+                    .push(format!("{}: contact attempts are history, not rules: pass it with --history", p.display())),
+                Some(_) => load_rules(&p, rules, opts, report)?,
+                None => report.notes.push(format!("{}: skipped (not a rules file extension)", p.display())),
+            }
+        }
+        return Ok(());
+    }
+    let ctx = Ctx { file: path, opts };
+    report.files.push(path.display().to_string());
+    match Format::of(path) {
+        Some(Format::Json) => load_json(&ctx, rules, report),
+        Some(Format::Csv) => load_csv(&ctx, rules, report, false),
+        Some(Format::Act) => load_csv(&ctx, rules, report, true),
+        Some(Format::Cct) => load_cct(&ctx, rules, report),
+        Some(Format::Parquet) => load_parquet_exclusions(&ctx, rules, report),
+        Some(Format::Cet) => Err(LoadError::file(path, "contact attempts (cet) are history: pass the file with --history")),
+        None => Err(LoadError::file(path, "unknown rules format (expected .json, .csv, .parquet, .act or .cct)")),
+    }
+}
+
+fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
+    let bytes = std::fs::read(ctx.file).map_err(|e| LoadError::io(ctx.file, e))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| LoadError::file(ctx.file, format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())))?;
+    let mut items: Vec<(String, Option<RuleKind>, Value)> = Vec::new();
+    match v {
+        Value::Array(a) => {
+            for (i, it) in a.into_iter().enumerate() {
+                items.push((format!("item {}", i + 1), None, it));
+            }
+        }
+        Value::Object(o) => {
+            let collections: Vec<_> = COLLECTIONS.iter().filter(|(k, _)| o.get(*k).is_some_and(Value::is_array)).collect();
+            if collections.is_empty() {
+                items.push(("object".into(), None, Value::Object(o)));
+            } else {
+                let mut o = o;
+                for (key, kind) in collections {
+                    if let Some(Value::Array(a)) = o.remove(*key) {
+                        for (i, it) in a.into_iter().enumerate() {
+                            items.push((format!("{key} item {}", i + 1), Some(*kind), it));
+                        }
+                    }
+                }
+            }
+        }
+        _ => return Err(LoadError::file(ctx.file, "expected a JSON array of rules or an API collection object")),
+    }
+    for (loc, kind, item) in items {
+        let kind = match (kind, &item) {
+            (Some(k), _) => k,
+            (None, Value::Object(o)) => match detect_kind(o) {
+                Some(k) => k,
+                None => {
+                    ctx.bad(
+                        report,
+                        loc,
+                        FieldError::new("(kind)", "cannot tell the rule kind: no exclusionType, attemptTrackerName, messageTrackerName, thresholdActionType, contactKeyType, convenientTimes or totalQuota"),
+                    )?;
+                    continue;
+                }
+            },
+            (None, _) => {
+                ctx.bad(report, loc, FieldError::new("(item)", "is not a JSON object"))?;
+                continue;
+            }
+        };
+        if let Err(e) = add_json_item(rules, kind, item, report) {
+            ctx.bad(report, loc, e)?;
+        }
+    }
+    Ok(())
+}
+
+const EXCLUSION_COLUMNS: [&str; 8] =
+    ["id", "exclusionType", "exclusionValue", "contactListName", "reason", "startTime", "endTime", "operation"];
+
+fn exclusion_dto(get: impl Fn(usize) -> Option<String>) -> ExclusionDto {
+    ExclusionDto {
+        id: get(0),
+        exclusion_type: get(1),
+        exclusion_value: get(2),
+        contact_list_name: get(3),
+        reason: get(4),
+        start_time: get(5),
+        end_time: get(6),
+        meta: Meta::default(),
+    }
+}
+
+/// `D` / `A` of SPEC §12 for exclusions.
+fn parse_operation(op: Option<&str>) -> Result<bool, FieldError> {
+    match op.map(str::trim).unwrap_or("") {
+        "" | "A" | "a" => Ok(false),
+        "D" | "d" => Ok(true),
+        other => Err(FieldError::new("operation", format!("unknown operation '{other}' (expected A or D)"))),
+    }
+}
+
+fn load_csv(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport, act: bool) -> Result<(), LoadError> {
+    let mut rdr = csv_reader(ctx.file)?;
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| LoadError::file(ctx.file, format!("cannot read the header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if !act && super::columns::find(&headers, "contactKeyType").is_some() {
+        drop(rdr);
+        return load_cct(ctx, rules, report);
+    }
+    let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
+    if map.idx[1].is_none() {
+        return Err(LoadError::file(ctx.file, "no exclusionType column: not an exclusions file"));
+    }
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(LoadError::file(ctx.file, format!("unreadable CSV: {e}"))),
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let get = |i: usize| map.idx[i].and_then(|c| rec.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string);
+        let loc = format!("line {line}");
+        let delete = if act || map.idx[7].is_some() {
+            match parse_operation(get(7).as_deref()) {
+                Ok(d) => d,
+                Err(e) => {
+                    ctx.bad(report, loc, e)?;
+                    continue;
+                }
+            }
+        } else {
+            false
+        };
+        let dto = exclusion_dto(get);
+        if delete {
+            match delete_key(&dto) {
+                Ok(id) => {
+                    if rules.delete_exclusions(&id) > 0 {
+                        report.deleted += 1;
+                    }
+                }
+                Err(e) => ctx.bad(report, loc, e)?,
+            }
+            continue;
+        }
+        match Exclusion::try_from(&dto) {
+            Ok(e) if act => match rules.upsert_exclusion(e) {
+                LineOutcome::Added => report.exclusions += 1,
+                LineOutcome::Updated => report.updated += 1,
+                _ => report.duplicates += 1,
+            },
+            Ok(e) => {
+                rules.add_exclusion(e);
+                report.exclusions += 1;
+            }
+            Err(e) => ctx.bad(report, loc, e)?,
+        }
+    }
+    Ok(())
+}
+
+fn delete_key(dto: &ExclusionDto) -> Result<ExclusionIdentity, FieldError> {
+    let t = dto
+        .exclusion_type
+        .as_deref()
+        .and_then(ExclusionType::parse)
+        .ok_or_else(|| FieldError::new("exclusionType", "is required and must be a known type"))?;
+    let v = dto
+        .exclusion_value
+        .as_deref()
+        .and_then(|v| exclusion_key(t, v))
+        .ok_or_else(|| FieldError::new("exclusionValue", "is required"))?;
+    Ok((t, v, dto.contact_list_name.as_deref().and_then(crate::normalize::lower)))
+}
+
+/// Parses the cct file's `convenientTimes` text: `Mon-Fri 09:00-17:00; Sat,Sun 10:00-12:00`.
+pub fn parse_windows_text(s: &str) -> Result<Vec<WindowDto>, FieldError> {
+    let bad = |m: String| FieldError::new("convenientTimes", m);
+    let mut out = Vec::new();
+    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (days, times) = part
+            .rsplit_once(char::is_whitespace)
+            .ok_or_else(|| bad(format!("'{part}' is not 'DAYS HH:MM-HH:MM'")))?;
+        let (start, end) = times
+            .trim()
+            .split_once('-')
+            .ok_or_else(|| bad(format!("'{times}' is not 'HH:MM-HH:MM'")))?;
+        let mut list = Vec::new();
+        for item in days.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            let day = |d: &str| DayOfWeek::parse(d).ok_or_else(|| bad(format!("unknown day '{d}'")));
+            match item.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (day(a)? as usize, day(b)? as usize);
+                    let mut i = a;
+                    loop {
+                        list.push(DayOfWeek::ALL[i].as_str().to_string());
+                        if i == b {
+                            break;
+                        }
+                        i = (i + 1) % 7;
+                    }
+                }
+                None => list.push(day(item)?.as_str().to_string()),
+            }
+        }
+        out.push(WindowDto {
+            day_of_week: Some(list),
+            start_time: Some(start.trim().to_string()),
+            end_time: Some(end.trim().to_string()),
+        });
+    }
+    Ok(out)
+}
+
+const CCT_COLUMNS: [&str; 9] = [
+    "operation",
+    "contactKeyType",
+    "contactKey",
+    "contactValueType",
+    "contactValue",
+    "reason",
+    "endTime",
+    "convenientTimes",
+    "id",
+];
+
+fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
+    let mut rdr = csv_reader(ctx.file)?;
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| LoadError::file(ctx.file, format!("cannot read the header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let map = ColumnMap::new(&headers, CCT_COLUMNS);
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(LoadError::file(ctx.file, format!("unreadable CSV: {e}"))),
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let get = |i: usize| map.idx[i].and_then(|c| rec.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string);
+        let loc = format!("line {line}");
+        let parsed = (|| {
+            let delete = parse_operation(get(0).as_deref())?;
+            let windows = parse_windows_text(get(7).as_deref().unwrap_or(""))?;
+            let dto = CctDto {
+                id: get(8),
+                contact_key_type: get(1),
+                contact_key: get(2),
+                contact_value_type: get(3),
+                contact_value: get(4),
+                reason: get(5),
+                end_time: get(6),
+                convenient_times: Some(windows),
+                ..Default::default()
+            };
+            Ok::<_, FieldError>((delete, ConvenientContactTime::try_from(&dto)?))
+        })();
+        match parsed {
+            Ok((true, c)) => {
+                if rules.remove_cct(&c.identity()) {
+                    report.deleted += 1;
+                }
+            }
+            Ok((false, c)) => {
+                if rules.ccts.iter().any(|x| *x == c) {
+                    report.duplicates += 1;
+                } else if rules.add_cct(c) {
+                    report.updated += 1;
+                } else {
+                    report.convenient_contact_times += 1;
+                }
+            }
+            Err(e) => ctx.bad(report, loc, e)?,
+        }
+    }
+    Ok(())
+}
+
+fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
+    let reader = parquet_reader(ctx.file, 65_536)?;
+    let mut row = 0usize;
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(|e| LoadError::file(ctx.file, format!("unreadable Parquet: {e}")))?;
+        let headers: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
+        if map.idx[1].is_none() {
+            return Err(LoadError::file(ctx.file, "no exclusionType column: not an exclusions file"));
+        }
+        let cols: Vec<Option<arrow_array::StringArray>> = map
+            .idx
+            .iter()
+            .map(|i| i.map(|i| to_text(batch.column(i))).transpose())
+            .collect::<Result<_, _>>()
+            .map_err(|e| LoadError::file(ctx.file, e))?;
+        for r in 0..batch.num_rows() {
+            row += 1;
+            let get = |i: usize| {
+                cols[i].as_ref().filter(|c| !c.is_null(r)).map(|c| c.value(r)).filter(|s| !s.trim().is_empty()).map(str::to_string)
+            };
+            match Exclusion::try_from(&exclusion_dto(get)) {
+                Ok(e) => {
+                    rules.add_exclusion(e);
+                    report.exclusions += 1;
+                }
+                Err(e) => ctx.bad(report, format!("row {row}"), e)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_text() {
+        let w = parse_windows_text("Mon-Fri 09:00-17:00; Sat,Sun 10:00-12:00").unwrap();
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].day_of_week.as_ref().unwrap().len(), 5);
+        assert_eq!(w[1].day_of_week.as_ref().unwrap(), &vec!["Saturday".to_string(), "Sunday".to_string()]);
+        assert_eq!(w[0].end_time.as_deref(), Some("17:00"));
+        let wrap = parse_windows_text("Fri-Mon 22:00-06:00").unwrap();
+        assert_eq!(wrap[0].day_of_week.as_ref().unwrap().len(), 4);
+        assert!(parse_windows_text("Funday 09:00-10:00").is_err());
+    }
+
+    #[test]
+    fn kinds_by_fields() {
+        let k = |v: Value| detect_kind(v.as_object().unwrap());
+        assert_eq!(k(serde_json::json!({"exclusionType":"Voice"})), Some(RuleKind::Exclusion));
+        assert_eq!(k(serde_json::json!({"customer":"c","phone":"1"})), Some(RuleKind::Cct));
+        assert_eq!(k(serde_json::json!({"thresholdActionType":"NoPlayMessage"})), Some(RuleKind::MessageTracker));
+        assert_eq!(k(serde_json::json!({"totalQuota":3})), Some(RuleKind::Quota));
+        assert_eq!(k(serde_json::json!({"name":"x"})), None);
+    }
+
+    #[test]
+    fn numbers_accepted_for_text_fields_and_bad_fields_named() {
+        let d: ExclusionDto = dto_from_value(serde_json::json!({"exclusionType":"Voice","exclusionValue":5550102030u64})).unwrap();
+        assert_eq!(d.exclusion_value.as_deref(), Some("5550102030"));
+        let e = dto_from_value::<AttemptTrackerDto>(serde_json::json!({"typeOfTracker":"Account","dispositions":"BZ"}))
+            .unwrap_err();
+        assert_eq!(e.field, "dispositions");
+    }
+}

@@ -1,0 +1,99 @@
+//! SPEC §2: the one way every matched value is normalised.
+//!
+//! Rules, history and records all go through these functions, once, when they
+//! enter the engine. Matching afterwards is plain equality on the results.
+//! Functions writing into a `&mut String` let the batch hot loop reuse buffers.
+
+use crate::model::Channel;
+
+/// Trims a value; `None` when nothing is left (absent and empty are the same).
+pub fn present(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// Digits only (`+1 (555) 010-2030` → `15550102030`). Empty output means absent.
+pub fn digits_into(s: &str, out: &mut String) {
+    out.clear();
+    out.extend(s.chars().filter(|c| c.is_ascii_digit()));
+}
+
+/// Trimmed, lower-case (emails, and every case-insensitive value).
+pub fn lower_into(s: &str, out: &mut String) {
+    out.clear();
+    let t = s.trim();
+    if t.is_ascii() {
+        out.push_str(t);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(t.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// Trimmed, case kept (accountNumber, customer, contactKey).
+pub fn trimmed_into(s: &str, out: &mut String) {
+    out.clear();
+    out.push_str(s.trim());
+}
+
+/// An address normalised by its channel: phone digits for Voice/SMS, lower-case for Email.
+pub fn address_into(channel: Channel, s: &str, out: &mut String) {
+    match channel {
+        Channel::Voice | Channel::Sms => digits_into(s, out),
+        Channel::Email => lower_into(s, out),
+    }
+}
+
+/// Owned helpers for load time (not used in hot loops).
+pub fn digits(s: &str) -> Option<String> {
+    let mut o = String::new();
+    digits_into(s, &mut o);
+    (!o.is_empty()).then_some(o)
+}
+
+pub fn lower(s: &str) -> Option<String> {
+    let mut o = String::new();
+    lower_into(s, &mut o);
+    (!o.is_empty()).then_some(o)
+}
+
+pub fn trimmed(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+pub fn address(channel: Channel, s: &str) -> Option<String> {
+    let mut o = String::new();
+    address_into(channel, s, &mut o);
+    (!o.is_empty()).then_some(o)
+}
+
+/// Splits a comma-separated list field (geocodes in CSV), dropping empty items.
+pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_digits_only() {
+        assert_eq!(digits("+1 (555) 010-2030").as_deref(), Some("15550102030"));
+        assert_eq!(digits("call me"), None);
+        assert_eq!(address(Channel::Sms, " 555.010.2030 ").as_deref(), Some("5550102030"));
+    }
+
+    #[test]
+    fn email_lower_trimmed() {
+        assert_eq!(address(Channel::Email, "  Jo@Example.COM ").as_deref(), Some("jo@example.com"));
+        assert_eq!(lower("ÉCOLE").as_deref(), Some("école"));
+    }
+
+    #[test]
+    fn trimmed_keeps_case_and_absent_is_empty() {
+        assert_eq!(trimmed("  Acct-9 ").as_deref(), Some("Acct-9"));
+        assert_eq!(trimmed("   "), None);
+        assert_eq!(present(Some("  ")), None);
+        assert_eq!(split_list(" CA, ,ny ").collect::<Vec<_>>(), vec!["CA", "ny"]);
+    }
+}
