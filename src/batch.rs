@@ -144,8 +144,13 @@ struct Counts {
 pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let mut phases = Phases::default();
-    let (engine, rule_report, hreport) =
-        build_engine(&opts.rules, &opts.history, opts.config.as_ref(), opts.skip_bad_rules, &mut phases)?;
+    let (engine, rule_report, hreport) = build_engine(
+        &opts.rules,
+        &opts.history,
+        opts.config.as_ref(),
+        opts.skip_bad_rules,
+        &mut phases,
+    )?;
     for s in &rule_report.skipped {
         eprintln!("scrub: skipped bad rule: {s}");
     }
@@ -163,11 +168,25 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     ];
     for (path, select) in targets {
         if let Some(p) = path {
-            sinks.push(Sink::create(Some(p), &headers, schema.as_ref(), select).map_err(|e| RunError::Write { path: p.clone(), source: e })?);
+            sinks.push(
+                Sink::create(Some(p), &headers, schema.as_ref(), select).map_err(|e| {
+                    RunError::Write {
+                        path: p.clone(),
+                        source: e,
+                    }
+                })?,
+            );
         }
     }
     if !any_output {
-        sinks.push(Sink::create(None, &headers, schema.as_ref(), Select::Valid).map_err(|e| RunError::Write { path: "-".into(), source: e })?);
+        sinks.push(
+            Sink::create(None, &headers, schema.as_ref(), Select::Valid).map_err(|e| {
+                RunError::Write {
+                    path: "-".into(),
+                    source: e,
+                }
+            })?,
+        );
     }
 
     let bar = if opts.progress {
@@ -178,7 +197,11 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         } else {
             "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
         };
-        pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(style)
+                .unwrap()
+                .progress_chars("=> "),
+        );
         Some(pb)
     } else {
         None
@@ -233,7 +256,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 let t = Instant::now();
                 for sink in sinks_ref.iter_mut() {
                     sink.write_chunk(&chunk, &results)
-                        .map_err(|e| RunError::Write { path: sink.path().to_path_buf(), source: e })?;
+                        .map_err(|e| RunError::Write {
+                            path: sink.path().to_path_buf(),
+                            source: e,
+                        })?;
                 }
                 busy += t.elapsed();
             }
@@ -250,7 +276,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 }
             };
             let t = Instant::now();
-            let view = match reader_view(&opts.contacts, &headers, schema.as_ref(), &chunk) {
+            let view = match crate::io::contacts::view_for(&opts.contacts, &headers, &chunk) {
                 Ok(v) => v,
                 Err(e) => {
                     failure = Some(e.into());
@@ -285,7 +311,9 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                     Err(reason) => {
                         counts.rejected += 1;
                         if counts.samples.len() < 20 {
-                            counts.samples.push(format!("row {}: {reason}", input_rows + i as u64 + 1));
+                            counts
+                                .samples
+                                .push(format!("row {}: {reason}", input_rows + i as u64 + 1));
                         }
                     }
                 }
@@ -299,9 +327,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             }
         }
         drop(out_tx);
-        match reader_handle.join().expect("reader thread") {
-            d => read_time = d,
-        }
+        read_time = reader_handle.join().expect("reader thread");
         match writer_handle.join().expect("writer thread") {
             Ok(d) => write_time = d,
             Err(e) => failure = failure.or(Some(e)),
@@ -327,7 +353,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     }
     for s in sinks {
         let path = s.path().to_path_buf();
-        s.finish().map_err(|e| RunError::Write { path, source: e })?;
+        s.finish()
+            .map_err(|e| RunError::Write { path, source: e })?;
     }
 
     phases.read_contacts_s = read_time.as_secs_f64();
@@ -341,8 +368,16 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         allowed: counts.allowed,
         restricted: counts.restricted,
         rejected: counts.rejected,
-        restriction_types: counts.types.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        message_types: counts.messages.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        restriction_types: counts
+            .types
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        message_types: counts
+            .messages
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         rules_loaded: RulesLoaded {
             exclusions: engine.exclusions.len(),
             convenient_contact_times: engine.ccts.len(),
@@ -356,32 +391,37 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         history: hreport,
         outputs,
         threads: rayon::current_num_threads(),
-        records_per_second: if phases.total_s > 0.0 { input_rows as f64 / phases.total_s } else { 0.0 },
+        records_per_second: if phases.total_s > 0.0 {
+            input_rows as f64 / phases.total_s
+        } else {
+            0.0
+        },
         phases,
         reject_samples: counts.samples,
     };
     if let Some(p) = &opts.summary {
-        write_atomic(p, serde_json::to_vec_pretty(&summary).expect("summary serialises"))
-            .map_err(|e| RunError::Write { path: p.clone(), source: e })?;
+        write_atomic(
+            p,
+            serde_json::to_vec_pretty(&summary).expect("summary serialises"),
+        )
+        .map_err(|e| RunError::Write {
+            path: p.clone(),
+            source: e,
+        })?;
     }
     Ok(summary)
 }
 
-/// A view needs only the header mapping, which the reader computed; rebuild it
-/// here so the reader can live on its own thread.
-fn reader_view<'c>(
-    path: &std::path::Path,
-    headers: &[String],
-    _schema: Option<&arrow_schema::SchemaRef>,
-    chunk: &'c Chunk,
-) -> Result<crate::io::contacts::ChunkView<'c>, LoadError> {
-    crate::io::contacts::view_for(path, headers, chunk)
-}
-
 /// Writes a small file atomically (temporary name, then rename).
 pub fn write_atomic(path: &std::path::Path, bytes: Vec<u8>) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

@@ -26,8 +26,14 @@ pub struct CctIndex {
 }
 
 pub enum CctOutcome<'e> {
-    Restricted { rule: &'e ConvenientContactTime, kind: RestrictionType, end: Option<DateTime<Utc>> },
-    Allowed { next_close: Option<DateTime<Utc>> },
+    Restricted {
+        rule: &'e ConvenientContactTime,
+        kind: RestrictionType,
+        end: Option<DateTime<Utc>>,
+    },
+    Allowed {
+        next_close: Option<DateTime<Utc>>,
+    },
 }
 
 fn minute_of(l: chrono::NaiveDateTime) -> u16 {
@@ -86,13 +92,19 @@ fn candidates(windows: &[Window], tz: Tz, now: DateTime<Utc>, out: &mut Vec<Date
 }
 
 /// The first instant in (now, now + 192 h] at which the windows are `want_open`.
-pub fn next_state(windows: &[Window], tz: Tz, now: DateTime<Utc>, want_open: bool) -> Option<DateTime<Utc>> {
+pub fn next_state(
+    windows: &[Window],
+    tz: Tz,
+    now: DateTime<Utc>,
+    want_open: bool,
+) -> Option<DateTime<Utc>> {
     if windows.is_empty() {
         return None;
     }
     let mut c = Vec::with_capacity(64);
     candidates(windows, tz, now, &mut c);
-    c.into_iter().find(|t| is_open(windows, tz, *t) == want_open)
+    c.into_iter()
+        .find(|t| is_open(windows, tz, *t) == want_open)
 }
 
 impl CctIndex {
@@ -106,7 +118,11 @@ impl CctIndex {
             };
             map.entry(r.key.as_str().into()).or_default().push(i as u32);
         }
-        CctIndex { rules, by_customer, by_account }
+        CctIndex {
+            rules,
+            by_customer,
+            by_account,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -122,7 +138,12 @@ impl CctIndex {
     }
 
     /// The chosen rule of one key type: the most specific applying tier.
-    fn chosen(&self, kt: ContactKeyType, rec: &Record, now: DateTime<Utc>) -> Option<(&ConvenientContactTime, CctTier)> {
+    fn chosen(
+        &self,
+        kt: ContactKeyType,
+        rec: &Record,
+        now: DateTime<Utc>,
+    ) -> Option<(&ConvenientContactTime, CctTier)> {
         let (map, key) = match kt {
             ContactKeyType::Customer => (&self.by_customer, rec.customer.as_str()),
             ContactKeyType::Account => (&self.by_account, rec.account.as_str()),
@@ -160,7 +181,9 @@ impl CctIndex {
     pub fn check<'e>(&'e self, rec: &Record, now: DateTime<Utc>) -> CctOutcome<'e> {
         let mut next_close: Option<DateTime<Utc>> = None;
         for kt in [ContactKeyType::Customer, ContactKeyType::Account] {
-            let Some((rule, tier)) = self.chosen(kt, rec, now) else { continue };
+            let Some((rule, tier)) = self.chosen(kt, rec, now) else {
+                continue;
+            };
             if !is_open(&rule.windows, rec.zone, now) {
                 let open = next_state(&rule.windows, rec.zone, now, true);
                 let end = match (open, rule.end) {

@@ -47,26 +47,80 @@ impl RestrictionType {
             ConvenientContactTime(k, tier, ch) => {
                 let c = k == ContactKeyType::Customer;
                 match (tier, ch) {
-                    (CctTier::All, _) => if c { "ConvenientContactTimeCustomer" } else { "ConvenientContactTimeAccount" },
-                    (CctTier::Specific, Voice) => if c { "ConvenientContactTimeCustomerVoice" } else { "ConvenientContactTimeAccountVoice" },
-                    (CctTier::Specific, Sms) => if c { "ConvenientContactTimeCustomerSMS" } else { "ConvenientContactTimeAccountSMS" },
-                    (CctTier::Specific, Email) => if c { "ConvenientContactTimeCustomerEmail" } else { "ConvenientContactTimeAccountEmail" },
-                    (CctTier::ChannelWide, Voice) => if c { "ConvenientContactTimeCustomerNoVoice" } else { "ConvenientContactTimeAccountNoVoice" },
-                    (CctTier::ChannelWide, Sms) => if c { "ConvenientContactTimeCustomerNoSMS" } else { "ConvenientContactTimeAccountNoSMS" },
-                    (CctTier::ChannelWide, Email) => if c { "ConvenientContactTimeCustomerNoEmail" } else { "ConvenientContactTimeAccountNoEmail" },
+                    (CctTier::All, _) => {
+                        if c {
+                            "ConvenientContactTimeCustomer"
+                        } else {
+                            "ConvenientContactTimeAccount"
+                        }
+                    }
+                    (CctTier::Specific, Voice) => {
+                        if c {
+                            "ConvenientContactTimeCustomerVoice"
+                        } else {
+                            "ConvenientContactTimeAccountVoice"
+                        }
+                    }
+                    (CctTier::Specific, Sms) => {
+                        if c {
+                            "ConvenientContactTimeCustomerSMS"
+                        } else {
+                            "ConvenientContactTimeAccountSMS"
+                        }
+                    }
+                    (CctTier::Specific, Email) => {
+                        if c {
+                            "ConvenientContactTimeCustomerEmail"
+                        } else {
+                            "ConvenientContactTimeAccountEmail"
+                        }
+                    }
+                    (CctTier::ChannelWide, Voice) => {
+                        if c {
+                            "ConvenientContactTimeCustomerNoVoice"
+                        } else {
+                            "ConvenientContactTimeAccountNoVoice"
+                        }
+                    }
+                    (CctTier::ChannelWide, Sms) => {
+                        if c {
+                            "ConvenientContactTimeCustomerNoSMS"
+                        } else {
+                            "ConvenientContactTimeAccountNoSMS"
+                        }
+                    }
+                    (CctTier::ChannelWide, Email) => {
+                        if c {
+                            "ConvenientContactTimeCustomerNoEmail"
+                        } else {
+                            "ConvenientContactTimeAccountNoEmail"
+                        }
+                    }
                 }
             }
             QuotaExhausted => "QuotaExhausted",
             AttemptTracker(t, ch) => {
                 const NAMES: [[&str; 3]; 5] = [
-                    ["AttemptTrackerCustomerVoice", "AttemptTrackerCustomerSMS", "AttemptTrackerCustomerEmail"],
-                    ["AttemptTrackerContactAddressVoice", "AttemptTrackerContactAddressSMS", "AttemptTrackerContactAddressEmail"],
+                    [
+                        "AttemptTrackerCustomerVoice",
+                        "AttemptTrackerCustomerSMS",
+                        "AttemptTrackerCustomerEmail",
+                    ],
+                    [
+                        "AttemptTrackerContactAddressVoice",
+                        "AttemptTrackerContactAddressSMS",
+                        "AttemptTrackerContactAddressEmail",
+                    ],
                     [
                         "AttemptTrackerCustomerContactAddressVoice",
                         "AttemptTrackerCustomerContactAddressSMS",
                         "AttemptTrackerCustomerContactAddressEmail",
                     ],
-                    ["AttemptTrackerAccountVoice", "AttemptTrackerAccountSMS", "AttemptTrackerAccountEmail"],
+                    [
+                        "AttemptTrackerAccountVoice",
+                        "AttemptTrackerAccountSMS",
+                        "AttemptTrackerAccountEmail",
+                    ],
                     [
                         "AttemptTrackerAccountContactAddressVoice",
                         "AttemptTrackerAccountContactAddressSMS",
@@ -124,7 +178,12 @@ impl Decision<'_> {
 
 /// SPEC §3 choice among restricting rules: latest end (`None` = never = latest),
 /// then the smallest id in byte order, a missing id first. True if `b` beats `a`.
-pub fn beats(a_end: Option<DateTime<Utc>>, a_id: Option<&str>, b_end: Option<DateTime<Utc>>, b_id: Option<&str>) -> bool {
+pub fn beats(
+    a_end: Option<DateTime<Utc>>,
+    a_id: Option<&str>,
+    b_end: Option<DateTime<Utc>>,
+    b_id: Option<&str>,
+) -> bool {
     use std::cmp::Ordering::*;
     let by_end = match (a_end, b_end) {
         (None, None) => Equal,
@@ -146,25 +205,44 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(
-            RestrictionType::AttemptTracker(TrackerType::AccountContactAddress, Channel::Voice).as_str(),
+            RestrictionType::AttemptTracker(TrackerType::AccountContactAddress, Channel::Voice)
+                .as_str(),
             "AttemptTrackerAccountContactAddressVoice"
         );
         assert_eq!(
-            RestrictionType::ConvenientContactTime(ContactKeyType::Account, CctTier::ChannelWide, Channel::Sms).as_str(),
+            RestrictionType::ConvenientContactTime(
+                ContactKeyType::Account,
+                CctTier::ChannelWide,
+                Channel::Sms
+            )
+            .as_str(),
             "ConvenientContactTimeAccountNoSMS"
         );
         assert_eq!(
-            RestrictionType::ConvenientContactTime(ContactKeyType::Customer, CctTier::All, Channel::Email).as_str(),
+            RestrictionType::ConvenientContactTime(
+                ContactKeyType::Customer,
+                CctTier::All,
+                Channel::Email
+            )
+            .as_str(),
             "ConvenientContactTimeCustomer"
         );
-        assert_eq!(RestrictionType::Exclusion(ExclusionType::Ssn).as_str(), "ExclusionSSN");
+        assert_eq!(
+            RestrictionType::Exclusion(ExclusionType::Ssn).as_str(),
+            "ExclusionSSN"
+        );
     }
 
     #[test]
     fn tie_breaking() {
         let t = |s: &str| Some(crate::time::parse_instant(s).unwrap());
         assert!(beats(t("2026-01-01T00:00:00Z"), Some("a"), None, Some("z")));
-        assert!(!beats(None, Some("z"), t("2026-01-01T00:00:00Z"), Some("a")));
+        assert!(!beats(
+            None,
+            Some("z"),
+            t("2026-01-01T00:00:00Z"),
+            Some("a")
+        ));
         assert!(beats(None, Some("b"), None, Some("a")));
         assert!(beats(None, Some("a"), None, None));
         assert!(!beats(None, None, None, Some("a")));

@@ -18,7 +18,10 @@ pub struct ExclusionIndex {
 
 /// What the exclusion check found for one record.
 pub enum ExclusionOutcome<'e> {
-    Restricted { rule: &'e Exclusion, end: Option<DateTime<Utc>> },
+    Restricted {
+        rule: &'e Exclusion,
+        end: Option<DateTime<Utc>>,
+    },
     /// Not restricted; the earliest future start of a matching exclusion, if any.
     Allowed { next_start: Option<DateTime<Utc>> },
 }
@@ -35,7 +38,10 @@ impl ExclusionIndex {
     pub fn new(rules: Vec<Exclusion>) -> Self {
         let mut by_type: [AHashMap<Box<str>, Vec<u32>>; 5] = Default::default();
         for (i, r) in rules.iter().enumerate() {
-            by_type[r.exclusion_type as usize].entry(r.value.as_str().into()).or_default().push(i as u32);
+            by_type[r.exclusion_type as usize]
+                .entry(r.value.as_str().into())
+                .or_default()
+                .push(i as u32);
         }
         ExclusionIndex { rules, by_type }
     }
@@ -56,7 +62,10 @@ impl ExclusionIndex {
         if key.is_empty() {
             return &[];
         }
-        self.by_type[t as usize].get(key).map(Vec::as_slice).unwrap_or(&[])
+        self.by_type[t as usize]
+            .get(key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn check<'e>(&'e self, rec: &Record, now: DateTime<Utc>) -> ExclusionOutcome<'e> {

@@ -87,7 +87,10 @@ impl Postings {
     }
 
     pub fn get(&self, id: u32) -> &[u32] {
-        let (a, b) = (self.offsets[id as usize] as usize, self.offsets[id as usize + 1] as usize);
+        let (a, b) = (
+            self.offsets[id as usize] as usize,
+            self.offsets[id as usize + 1] as usize,
+        );
         &self.idx[a..b]
     }
 }
@@ -130,12 +133,19 @@ impl Default for HistoryBuilder {
     fn default() -> Self {
         let mut h = History::default();
         h.geo_start.push(0);
-        HistoryBuilder { h, buf: String::new() }
+        HistoryBuilder {
+            h,
+            buf: String::new(),
+        }
     }
 }
 
 pub fn to_nanos(t: DateTime<Utc>) -> i64 {
-    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 { i64::MIN + 1 } else { i64::MAX })
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN + 1
+    } else {
+        i64::MAX
+    })
 }
 
 pub fn from_nanos(n: i64) -> DateTime<Utc> {
@@ -180,7 +190,13 @@ impl HistoryBuilder {
         let disp = intern(&mut h.dispositions, buf);
         normalize::lower_into(a.purpose.unwrap_or(""), buf);
         let purp = intern(&mut h.purposes, buf);
-        for g in a.geocodes.map(normalize::split_list).into_iter().flatten().chain(extra_geocodes) {
+        for g in a
+            .geocodes
+            .map(normalize::split_list)
+            .into_iter()
+            .flatten()
+            .chain(extra_geocodes)
+        {
             normalize::lower_into(g, buf);
             if !buf.is_empty() {
                 let id = h.geocodes.intern(buf);

@@ -17,7 +17,10 @@ use chrono::{DateTime, Utc};
 pub use decision::{BlockKind, CctTier, Decision, RestrictionType};
 pub use history::{History, HistoryBuilder};
 
-use crate::model::{Check, Config, ConvenientContactTime, Exclusion, MessageType, QuotaControl, Record, ThresholdActionType, Tracker};
+use crate::model::{
+    Check, Config, ConvenientContactTime, Exclusion, MessageType, QuotaControl, Record,
+    ThresholdActionType, Tracker,
+};
 use cct::{CctIndex, CctOutcome};
 use exclusions::{ExclusionIndex, ExclusionOutcome};
 use trackers::{CompiledTracker, RecordKeys};
@@ -48,13 +51,21 @@ pub enum LineOutcome {
     Duplicate,
 }
 
-pub type CctIdentity = (crate::model::ContactKeyType, String, crate::model::ContactValueType, Option<String>);
+pub type CctIdentity = (
+    crate::model::ContactKeyType,
+    String,
+    crate::model::ContactValueType,
+    Option<String>,
+);
 
 impl RuleSet {
     /// Adds an exclusion as its own interval (exclusions are never merged, SPEC §3).
     pub fn add_exclusion(&mut self, e: Exclusion) {
         let id = e.identity();
-        self.ex_slots.entry(id).or_default().push(self.exclusions.len());
+        self.ex_slots
+            .entry(id)
+            .or_default()
+            .push(self.exclusions.len());
         self.exclusions.push(e);
         self.ex_dead.push(false);
     }
@@ -63,8 +74,11 @@ impl RuleSet {
     /// later (absent is latest), else the line is a duplicate.
     pub fn upsert_exclusion(&mut self, e: Exclusion) -> LineOutcome {
         let id = e.identity();
-        let live: Vec<usize> =
-            self.ex_slots.get(&id).map(|v| v.iter().copied().filter(|&i| !self.ex_dead[i]).collect()).unwrap_or_default();
+        let live: Vec<usize> = self
+            .ex_slots
+            .get(&id)
+            .map(|v| v.iter().copied().filter(|&i| !self.ex_dead[i]).collect())
+            .unwrap_or_default();
         if live.is_empty() {
             self.add_exclusion(e);
             return LineOutcome::Added;
@@ -98,13 +112,22 @@ impl RuleSet {
 
     /// The exclusions in load order, without deleted ones.
     pub fn exclusions(&self) -> impl Iterator<Item = &Exclusion> {
-        self.exclusions.iter().zip(&self.ex_dead).filter(|(_, d)| !**d).map(|(e, _)| e)
+        self.exclusions
+            .iter()
+            .zip(&self.ex_dead)
+            .filter(|(_, d)| !**d)
+            .map(|(e, _)| e)
     }
 
     fn take_exclusions(&mut self) -> Vec<Exclusion> {
         let dead = std::mem::take(&mut self.ex_dead);
         self.ex_slots.clear();
-        std::mem::take(&mut self.exclusions).into_iter().zip(dead).filter(|(_, d)| !d).map(|(e, _)| e).collect()
+        std::mem::take(&mut self.exclusions)
+            .into_iter()
+            .zip(dead)
+            .filter(|(_, d)| !d)
+            .map(|(e, _)| e)
+            .collect()
     }
 
     /// Adds a CCT; one with the identity of an earlier one replaces it. Returns true if it replaced.
@@ -130,7 +153,8 @@ impl RuleSet {
                 true
             }
             None => {
-                self.quota_slots.insert(q.product.clone(), self.quotas.len());
+                self.quota_slots
+                    .insert(q.product.clone(), self.quotas.len());
                 self.quotas.push(q);
                 false
             }
@@ -139,7 +163,9 @@ impl RuleSet {
 
     /// Removes the CCT with this identity (act/cct `D` lines). True if one was removed.
     pub fn remove_cct(&mut self, identity: &CctIdentity) -> bool {
-        let Some(i) = self.cct_slots.remove(identity) else { return false };
+        let Some(i) = self.cct_slots.remove(identity) else {
+            return false;
+        };
         self.ccts.remove(i);
         for slot in self.cct_slots.values_mut() {
             if *slot > i {
@@ -173,8 +199,17 @@ pub struct Engine {
 impl Engine {
     pub fn new(mut rules: RuleSet, history: History, config: Config) -> Engine {
         let exclusions = rules.take_exclusions();
-        let quota_by_product = rules.quotas.iter().enumerate().map(|(i, q)| (q.product.clone(), i as u32)).collect();
-        let compile = |v: Vec<Tracker>| v.into_iter().map(|t| CompiledTracker::new(t, &history)).collect();
+        let quota_by_product = rules
+            .quotas
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.product.clone(), i as u32))
+            .collect();
+        let compile = |v: Vec<Tracker>| {
+            v.into_iter()
+                .map(|t| CompiledTracker::new(t, &history))
+                .collect()
+        };
         Engine {
             exclusions: ExclusionIndex::new(exclusions),
             ccts: CctIndex::new(rules.ccts),
@@ -248,9 +283,14 @@ pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Dec
         }
     }
 
-    let needs_keys = (checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
+    let needs_keys = (checks.contains(Check::AttemptTrackers)
+        && !engine.attempt_trackers.is_empty())
         || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty());
-    let keys = if needs_keys { Some(RecordKeys::new(&engine.history, rec)) } else { None };
+    let keys = if needs_keys {
+        Some(RecordKeys::new(&engine.history, rec))
+    } else {
+        None
+    };
 
     if checks.contains(Check::AttemptTrackers) {
         let ex = &engine.config.attempt;
@@ -262,7 +302,9 @@ pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Dec
                 }
                 let r = trackers::evaluate(ct, &engine.history, rec, keys, now);
                 if r.hit
-                    && best.is_none_or(|(b, be)| decision::beats(be, b.id.as_deref(), r.end, ct.rule.id.as_deref()))
+                    && best.is_none_or(|(b, be)| {
+                        decision::beats(be, b.id.as_deref(), r.end, ct.rule.id.as_deref())
+                    })
                 {
                     best = Some((&ct.rule, r.end));
                 }

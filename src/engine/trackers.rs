@@ -63,16 +63,20 @@ pub fn applies(t: &Tracker, rec: &Record, ex: &Exemptions) -> bool {
         return false;
     }
     let ty = t.tracker_type;
-    if (ty.uses_customer() && rec.customer.is_empty()) || (ty.uses_account() && rec.account.is_empty()) {
+    if (ty.uses_customer() && rec.customer.is_empty())
+        || (ty.uses_account() && rec.account.is_empty())
+    {
         return false;
     }
-    if ty.uses_address() && (rec.address.is_empty() || ex.address_rules.contains(rec.channel, &rec.address)) {
+    if ty.uses_address()
+        && (rec.address.is_empty() || ex.address_rules.contains(rec.channel, &rec.address))
+    {
         return false;
     }
     if !t.number_types.is_empty() && !rec.number_type.is_some_and(|n| t.number_types.contains(&n)) {
         return false;
     }
-    if !t.purposes.is_empty() && !t.purposes.iter().any(|p| *p == rec.purpose) {
+    if !t.purposes.is_empty() && !t.purposes.contains(&rec.purpose) {
         return false;
     }
     if !t.geocodes.is_empty() && !rec.geocodes().iter().any(|g| t.geocodes.contains(g)) {
@@ -90,10 +94,19 @@ struct Span {
 fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
     let today = time::local_date(zone, now);
     let th = t.threshold as i64;
-    let midnight = |d| Span { from: to_nanos(time::midnight(zone, d)), inclusive: true };
+    let midnight = |d| Span {
+        from: to_nanos(time::midnight(zone, d)),
+        inclusive: true,
+    };
     match t.threshold_type {
-        ThresholdType::Minute => Span { from: to_nanos(now - Duration::minutes(th)), inclusive: false },
-        ThresholdType::Hour => Span { from: to_nanos(now - Duration::hours(th)), inclusive: false },
+        ThresholdType::Minute => Span {
+            from: to_nanos(now - Duration::minutes(th)),
+            inclusive: false,
+        },
+        ThresholdType::Hour => Span {
+            from: to_nanos(now - Duration::hours(th)),
+            inclusive: false,
+        },
         ThresholdType::Day => midnight(time::add_days(today, -(th - 1))),
         ThresholdType::Week => midnight(time::add_days(today, -(7 * th - 1))),
         ThresholdType::CurrentDay => midnight(today),
@@ -110,9 +123,13 @@ fn leaves_window(t: &Tracker, zone: Tz, now: DateTime<Utc>, a: DateTime<Utc>) ->
         ThresholdType::Minute => a + Duration::minutes(th),
         ThresholdType::Hour => a + Duration::hours(th),
         ThresholdType::Day => time::midnight(zone, time::add_days(time::local_date(zone, a), th)),
-        ThresholdType::Week => time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th)),
+        ThresholdType::Week => {
+            time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th))
+        }
         ThresholdType::CurrentDay => time::midnight(zone, time::add_days(today, 1)),
-        ThresholdType::CurrentWeek => time::midnight(zone, time::add_days(time::week_monday(today), 7)),
+        ThresholdType::CurrentWeek => {
+            time::midnight(zone, time::add_days(time::week_monday(today), 7))
+        }
         ThresholdType::CurrentMonth => time::midnight(zone, time::next_month_first(today)),
     }
 }
@@ -126,10 +143,19 @@ pub struct TrackerResult {
 }
 
 /// Counts the tracker's window for the record and decides (SPEC §7).
-pub fn evaluate(ct: &CompiledTracker, h: &History, rec: &Record, keys: RecordKeys, now: DateTime<Utc>) -> TrackerResult {
+pub fn evaluate(
+    ct: &CompiledTracker,
+    h: &History,
+    rec: &Record,
+    keys: RecordKeys,
+    now: DateTime<Utc>,
+) -> TrackerResult {
     let t = &ct.rule;
     if t.number_of_attempts == 0 {
-        return TrackerResult { hit: true, end: None };
+        return TrackerResult {
+            hit: true,
+            end: None,
+        };
     }
     let n = t.number_of_attempts as usize;
     // Pick the shortest posting list that holds every attempt with the record's key.
@@ -138,26 +164,50 @@ pub fn evaluate(ct: &CompiledTracker, h: &History, rec: &Record, keys: RecordKey
         TrackerType::ContactAddress => (posting(&h.by_addr, keys.addr), NONE, NONE, NONE),
         TrackerType::Account => (posting(&h.by_acct, keys.acct), NONE, NONE, NONE),
         TrackerType::CustomerContactAddress => {
-            let (c, a) = (posting(&h.by_cust, keys.cust), posting(&h.by_addr, keys.addr));
-            if c.len() <= a.len() { (c, NONE, keys.addr, NONE) } else { (a, keys.cust, NONE, NONE) }
+            let (c, a) = (
+                posting(&h.by_cust, keys.cust),
+                posting(&h.by_addr, keys.addr),
+            );
+            if c.len() <= a.len() {
+                (c, NONE, keys.addr, NONE)
+            } else {
+                (a, keys.cust, NONE, NONE)
+            }
         }
         TrackerType::AccountContactAddress => {
-            let (k, a) = (posting(&h.by_acct, keys.acct), posting(&h.by_addr, keys.addr));
-            if k.len() <= a.len() { (k, NONE, keys.addr, NONE) } else { (a, NONE, NONE, keys.acct) }
+            let (k, a) = (
+                posting(&h.by_acct, keys.acct),
+                posting(&h.by_addr, keys.addr),
+            );
+            if k.len() <= a.len() {
+                (k, NONE, keys.addr, NONE)
+            } else {
+                (a, NONE, NONE, keys.acct)
+            }
         }
     };
     if list.len() < n {
-        return TrackerResult { hit: false, end: None };
+        return TrackerResult {
+            hit: false,
+            end: None,
+        };
     }
     let span = window(t, rec.zone, now);
     let now_ns = to_nanos(now);
     let lo = list.partition_point(|&i| {
         let x = h.time[i as usize];
-        if span.inclusive { x < span.from } else { x <= span.from }
+        if span.inclusive {
+            x < span.from
+        } else {
+            x <= span.from
+        }
     });
     let hi = list.partition_point(|&i| h.time[i as usize] <= now_ns);
     if hi <= lo || hi - lo < n {
-        return TrackerResult { hit: false, end: None };
+        return TrackerResult {
+            hit: false,
+            end: None,
+        };
     }
     let counted = |&i: &u32| -> bool {
         let i = i as usize;
@@ -168,7 +218,11 @@ pub fn evaluate(ct: &CompiledTracker, h: &History, rec: &Record, keys: RecordKey
             return false;
         }
         let ch = h.channel_of(i);
-        let channel_ok = if t.across { t.channels.contains(ch) } else { ch == rec.channel };
+        let channel_ok = if t.across {
+            t.channels.contains(ch)
+        } else {
+            ch == rec.channel
+        };
         if !channel_ok {
             return false;
         }
@@ -198,12 +252,22 @@ pub fn evaluate(ct: &CompiledTracker, h: &History, rec: &Record, keys: RecordKey
     let slice = &list[lo..hi];
     let k = slice.iter().filter(|i| counted(i)).count();
     if k < n {
-        return TrackerResult { hit: false, end: None };
+        return TrackerResult {
+            hit: false,
+            end: None,
+        };
     }
     // a_{k−N+1}, 1-based, oldest first.
-    let a = slice.iter().filter(|i| counted(i)).nth(k - n).expect("k ≥ n counted attempts");
+    let a = slice
+        .iter()
+        .filter(|i| counted(i))
+        .nth(k - n)
+        .expect("k ≥ n counted attempts");
     let at = from_nanos(h.time[*a as usize]);
-    TrackerResult { hit: true, end: Some(leaves_window(t, rec.zone, now, at)) }
+    TrackerResult {
+        hit: true,
+        end: Some(leaves_window(t, rec.zone, now, at)),
+    }
 }
 
 fn posting(p: &super::history::Postings, id: u32) -> &[u32] {

@@ -46,27 +46,45 @@ struct Dedup {
 
 impl Dedup {
     fn new() -> Self {
-        Dedup { seen: AHashSet::new(), hasher: RandomState::with_seeds(1, 2, 3, 4) }
+        Dedup {
+            seen: AHashSet::new(),
+            hasher: RandomState::with_seeds(1, 2, 3, 4),
+        }
     }
     fn is_new(&mut self, a: &Attempt<'_>) -> bool {
         let mut h = self.hasher.build_hasher();
         let ch = a.channel().ok();
         ch.map(|c| c as u8).hash(&mut h);
-        ch.and_then(|c| a.contact_address.and_then(|x| crate::normalize::address(c, x))).hash(&mut h);
+        ch.and_then(|c| {
+            a.contact_address
+                .and_then(|x| crate::normalize::address(c, x))
+        })
+        .hash(&mut h);
         a.customer.map(str::trim).hash(&mut h);
         a.account_number.map(str::trim).hash(&mut h);
-        a.instant().ok().map(|t| t.timestamp_nanos_opt()).hash(&mut h);
+        a.instant()
+            .ok()
+            .map(|t| t.timestamp_nanos_opt())
+            .hash(&mut h);
         a.disposition.map(str::trim).hash(&mut h);
         self.seen.insert(h.finish())
     }
 }
 
-pub fn load_history(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
+pub fn load_history(
+    path: &Path,
+    b: &mut HistoryBuilder,
+    report: &mut HistoryLoadReport,
+) -> Result<(), LoadError> {
     if path.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)
             .map_err(|e| LoadError::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && Format::of(p).is_some_and(|f| matches!(f, Format::Csv | Format::Parquet | Format::Cet)))
+            .filter(|p| {
+                p.is_file()
+                    && Format::of(p)
+                        .is_some_and(|f| matches!(f, Format::Csv | Format::Parquet | Format::Cet))
+            })
             .collect();
         entries.sort();
         for p in entries {
@@ -79,11 +97,19 @@ pub fn load_history(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoa
         Some(Format::Csv) => load_csv(path, b, report, None),
         Some(Format::Cet) => load_csv(path, b, report, Some(Dedup::new())),
         Some(Format::Parquet) => load_parquet(path, b, report),
-        _ => Err(LoadError::file(path, "unknown history format (expected .csv, .parquet or .cet)")),
+        _ => Err(LoadError::file(
+            path,
+            "unknown history format (expected .csv, .parquet or .cet)",
+        )),
     }
 }
 
-fn load_csv(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport, mut dedup: Option<Dedup>) -> Result<(), LoadError> {
+fn load_csv(
+    path: &Path,
+    b: &mut HistoryBuilder,
+    report: &mut HistoryLoadReport,
+    mut dedup: Option<Dedup>,
+) -> Result<(), LoadError> {
     let mut rdr = csv_reader(path)?;
     let headers: Vec<String> = rdr
         .headers()
@@ -94,7 +120,10 @@ fn load_csv(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport,
     let map = ColumnMap::new(&headers, COLUMNS);
     for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
         if map.idx[i].is_none() {
-            return Err(LoadError::file(path, format!("no {name} column: not a contact-attempt history file")));
+            return Err(LoadError::file(
+                path,
+                format!("no {name} column: not a contact-attempt history file"),
+            ));
         }
     }
     let mut rec = csv::StringRecord::new();
@@ -125,22 +154,36 @@ fn load_csv(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport,
                 continue;
             }
         }
-        b.push(&a, std::iter::empty()).map_err(|e| LoadError::field(path, format!("line {line}"), e))?;
+        b.push(&a, std::iter::empty())
+            .map_err(|e| LoadError::field(path, format!("line {line}"), e))?;
         report.rows += 1;
     }
     Ok(())
 }
 
-fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
+fn load_parquet(
+    path: &Path,
+    b: &mut HistoryBuilder,
+    report: &mut HistoryLoadReport,
+) -> Result<(), LoadError> {
     let reader = parquet_reader(path, 65_536)?;
     let mut row = 0usize;
     for batch in reader {
-        let batch: RecordBatch = batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
-        let headers: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let batch: RecordBatch =
+            batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
+        let headers: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let map = ColumnMap::new(&headers, COLUMNS);
         for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
             if map.idx[i].is_none() {
-                return Err(LoadError::file(path, format!("no {name} column: not a contact-attempt history file")));
+                return Err(LoadError::file(
+                    path,
+                    format!("no {name} column: not a contact-attempt history file"),
+                ));
             }
         }
         // A typed timestamp column is read as instants; anything else as text.
@@ -151,7 +194,9 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
             .iter()
             .enumerate()
             .map(|(k, i)| match i {
-                Some(i) if !(k == 4 && typed_time.is_some()) => FieldColumn::new(batch.column(*i)).map(Some),
+                Some(i) if !(k == 4 && typed_time.is_some()) => {
+                    FieldColumn::new(batch.column(*i)).map(Some)
+                }
                 _ => Ok(None),
             })
             .collect::<Result<_, _>>()
@@ -181,7 +226,8 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
                 _ => None,
             };
             let extra = list.into_iter().flat_map(|l| l.items(r));
-            b.push(&a, extra).map_err(|e| LoadError::field(path, format!("row {row}"), e))?;
+            b.push(&a, extra)
+                .map_err(|e| LoadError::field(path, format!("row {row}"), e))?;
             report.rows += 1;
         }
     }

@@ -17,7 +17,9 @@ use super::{csv_reader, parquet_reader, Format, LoadError};
 use crate::engine::{ExclusionIdentity, LineOutcome, RuleSet};
 use crate::model::dto::*;
 use crate::model::rules::exclusion_key;
-use crate::model::{ConvenientContactTime, DayOfWeek, Exclusion, ExclusionType, FieldError, QuotaControl, Tracker};
+use crate::model::{
+    ConvenientContactTime, DayOfWeek, Exclusion, ExclusionType, FieldError, QuotaControl, Tracker,
+};
 
 /// Counts per kind and what was skipped or replaced, for the summary.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -125,7 +127,12 @@ pub fn dto_from_value<T: serde::de::DeserializeOwned>(mut v: Value) -> Result<T,
 }
 
 /// Converts one JSON item of a known kind and adds it.
-pub fn add_json_item(rules: &mut RuleSet, kind: RuleKind, v: Value, report: &mut RuleLoadReport) -> Result<(), FieldError> {
+pub fn add_json_item(
+    rules: &mut RuleSet,
+    kind: RuleKind,
+    v: Value,
+    report: &mut RuleLoadReport,
+) -> Result<(), FieldError> {
     match kind {
         RuleKind::Exclusion => {
             let e = Exclusion::try_from(&dto_from_value::<ExclusionDto>(v)?)?;
@@ -167,7 +174,12 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Applies the bad-rule policy: stop, or skip and report.
-    fn bad(&self, report: &mut RuleLoadReport, location: String, e: FieldError) -> Result<(), LoadError> {
+    fn bad(
+        &self,
+        report: &mut RuleLoadReport,
+        location: String,
+        e: FieldError,
+    ) -> Result<(), LoadError> {
         let err = LoadError::field(self.file, location, e);
         if self.opts.skip_bad_rules {
             report.skipped.push(err.to_string());
@@ -189,16 +201,25 @@ pub fn load_rules(
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| LoadError::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect();
         entries.sort();
         for p in entries {
             match Format::of(&p) {
-                Some(Format::Cet) => report
-                    .notes
-                    .push(format!("{}: contact attempts are history, not rules: pass it with --history", p.display())),
+                Some(Format::Cet) => report.notes.push(format!(
+                    "{}: contact attempts are history, not rules: pass it with --history",
+                    p.display()
+                )),
                 Some(_) => load_rules(&p, rules, opts, report)?,
-                None => report.notes.push(format!("{}: skipped (not a rules file extension)", p.display())),
+                None => report.notes.push(format!(
+                    "{}: skipped (not a rules file extension)",
+                    p.display()
+                )),
             }
         }
         return Ok(());
@@ -211,15 +232,29 @@ pub fn load_rules(
         Some(Format::Act) => load_csv(&ctx, rules, report, true),
         Some(Format::Cct) => load_cct(&ctx, rules, report),
         Some(Format::Parquet) => load_parquet_exclusions(&ctx, rules, report),
-        Some(Format::Cet) => Err(LoadError::file(path, "contact attempts (cet) are history: pass the file with --history")),
-        None => Err(LoadError::file(path, "unknown rules format (expected .json, .csv, .parquet, .act or .cct)")),
+        Some(Format::Cet) => Err(LoadError::file(
+            path,
+            "contact attempts (cet) are history: pass the file with --history",
+        )),
+        None => Err(LoadError::file(
+            path,
+            "unknown rules format (expected .json, .csv, .parquet, .act or .cct)",
+        )),
     }
 }
 
 fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
     let bytes = std::fs::read(ctx.file).map_err(|e| LoadError::io(ctx.file, e))?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| LoadError::file(ctx.file, format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        LoadError::file(
+            ctx.file,
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
     let mut items: Vec<(String, Option<RuleKind>, Value)> = Vec::new();
     match v {
         Value::Array(a) => {
@@ -228,7 +263,10 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
             }
         }
         Value::Object(o) => {
-            let collections: Vec<_> = COLLECTIONS.iter().filter(|(k, _)| o.get(*k).is_some_and(Value::is_array)).collect();
+            let collections: Vec<_> = COLLECTIONS
+                .iter()
+                .filter(|(k, _)| o.get(*k).is_some_and(Value::is_array))
+                .collect();
             if collections.is_empty() {
                 items.push(("object".into(), None, Value::Object(o)));
             } else {
@@ -242,7 +280,12 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
                 }
             }
         }
-        _ => return Err(LoadError::file(ctx.file, "expected a JSON array of rules or an API collection object")),
+        _ => {
+            return Err(LoadError::file(
+                ctx.file,
+                "expected a JSON array of rules or an API collection object",
+            ))
+        }
     }
     for (loc, kind, item) in items {
         let kind = match (kind, &item) {
@@ -259,7 +302,11 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
                 }
             },
             (None, _) => {
-                ctx.bad(report, loc, FieldError::new("(item)", "is not a JSON object"))?;
+                ctx.bad(
+                    report,
+                    loc,
+                    FieldError::new("(item)", "is not a JSON object"),
+                )?;
                 continue;
             }
         };
@@ -270,8 +317,16 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
     Ok(())
 }
 
-const EXCLUSION_COLUMNS: [&str; 8] =
-    ["id", "exclusionType", "exclusionValue", "contactListName", "reason", "startTime", "endTime", "operation"];
+const EXCLUSION_COLUMNS: [&str; 8] = [
+    "id",
+    "exclusionType",
+    "exclusionValue",
+    "contactListName",
+    "reason",
+    "startTime",
+    "endTime",
+    "operation",
+];
 
 fn exclusion_dto(get: impl Fn(usize) -> Option<String>) -> ExclusionDto {
     ExclusionDto {
@@ -291,11 +346,19 @@ fn parse_operation(op: Option<&str>) -> Result<bool, FieldError> {
     match op.map(str::trim).unwrap_or("") {
         "" | "A" | "a" => Ok(false),
         "D" | "d" => Ok(true),
-        other => Err(FieldError::new("operation", format!("unknown operation '{other}' (expected A or D)"))),
+        other => Err(FieldError::new(
+            "operation",
+            format!("unknown operation '{other}' (expected A or D)"),
+        )),
     }
 }
 
-fn load_csv(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport, act: bool) -> Result<(), LoadError> {
+fn load_csv(
+    ctx: &Ctx,
+    rules: &mut RuleSet,
+    report: &mut RuleLoadReport,
+    act: bool,
+) -> Result<(), LoadError> {
     let mut rdr = csv_reader(ctx.file)?;
     let headers: Vec<String> = rdr
         .headers()
@@ -309,7 +372,10 @@ fn load_csv(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport, act: bo
     }
     let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
     if map.idx[1].is_none() {
-        return Err(LoadError::file(ctx.file, "no exclusionType column: not an exclusions file"));
+        return Err(LoadError::file(
+            ctx.file,
+            "no exclusionType column: not an exclusions file",
+        ));
     }
     let mut rec = csv::StringRecord::new();
     loop {
@@ -319,7 +385,12 @@ fn load_csv(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport, act: bo
             Err(e) => return Err(LoadError::file(ctx.file, format!("unreadable CSV: {e}"))),
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let get = |i: usize| map.idx[i].and_then(|c| rec.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string);
+        let get = |i: usize| {
+            map.idx[i]
+                .and_then(|c| rec.get(c))
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string)
+        };
         let loc = format!("line {line}");
         let delete = if act || map.idx[7].is_some() {
             match parse_operation(get(7).as_deref()) {
@@ -371,7 +442,13 @@ fn delete_key(dto: &ExclusionDto) -> Result<ExclusionIdentity, FieldError> {
         .as_deref()
         .and_then(|v| exclusion_key(t, v))
         .ok_or_else(|| FieldError::new("exclusionValue", "is required"))?;
-    Ok((t, v, dto.contact_list_name.as_deref().and_then(crate::normalize::lower)))
+    Ok((
+        t,
+        v,
+        dto.contact_list_name
+            .as_deref()
+            .and_then(crate::normalize::lower),
+    ))
 }
 
 /// Parses the cct file's `convenientTimes` text: `Mon-Fri 09:00-17:00; Sat,Sun 10:00-12:00`.
@@ -388,7 +465,8 @@ pub fn parse_windows_text(s: &str) -> Result<Vec<WindowDto>, FieldError> {
             .ok_or_else(|| bad(format!("'{times}' is not 'HH:MM-HH:MM'")))?;
         let mut list = Vec::new();
         for item in days.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-            let day = |d: &str| DayOfWeek::parse(d).ok_or_else(|| bad(format!("unknown day '{d}'")));
+            let day =
+                |d: &str| DayOfWeek::parse(d).ok_or_else(|| bad(format!("unknown day '{d}'")));
             match item.split_once('-') {
                 Some((a, b)) => {
                     let (a, b) = (day(a)? as usize, day(b)? as usize);
@@ -442,7 +520,12 @@ fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Resu
             Err(e) => return Err(LoadError::file(ctx.file, format!("unreadable CSV: {e}"))),
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let get = |i: usize| map.idx[i].and_then(|c| rec.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string);
+        let get = |i: usize| {
+            map.idx[i]
+                .and_then(|c| rec.get(c))
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string)
+        };
         let loc = format!("line {line}");
         let parsed = (|| {
             let delete = parse_operation(get(0).as_deref())?;
@@ -467,7 +550,7 @@ fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Resu
                 }
             }
             Ok((false, c)) => {
-                if rules.ccts.iter().any(|x| *x == c) {
+                if rules.ccts.contains(&c) {
                     report.duplicates += 1;
                 } else if rules.add_cct(c) {
                     report.updated += 1;
@@ -481,15 +564,28 @@ fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Resu
     Ok(())
 }
 
-fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
+fn load_parquet_exclusions(
+    ctx: &Ctx,
+    rules: &mut RuleSet,
+    report: &mut RuleLoadReport,
+) -> Result<(), LoadError> {
     let reader = parquet_reader(ctx.file, 65_536)?;
     let mut row = 0usize;
     for batch in reader {
-        let batch: RecordBatch = batch.map_err(|e| LoadError::file(ctx.file, format!("unreadable Parquet: {e}")))?;
-        let headers: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let batch: RecordBatch =
+            batch.map_err(|e| LoadError::file(ctx.file, format!("unreadable Parquet: {e}")))?;
+        let headers: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
         if map.idx[1].is_none() {
-            return Err(LoadError::file(ctx.file, "no exclusionType column: not an exclusions file"));
+            return Err(LoadError::file(
+                ctx.file,
+                "no exclusionType column: not an exclusions file",
+            ));
         }
         let cols: Vec<Option<arrow_array::StringArray>> = map
             .idx
@@ -500,7 +596,12 @@ fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoad
         for r in 0..batch.num_rows() {
             row += 1;
             let get = |i: usize| {
-                cols[i].as_ref().filter(|c| !c.is_null(r)).map(|c| c.value(r)).filter(|s| !s.trim().is_empty()).map(str::to_string)
+                cols[i]
+                    .as_ref()
+                    .filter(|c| !c.is_null(r))
+                    .map(|c| c.value(r))
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::to_string)
             };
             match Exclusion::try_from(&exclusion_dto(get)) {
                 Ok(e) => {
@@ -523,7 +624,10 @@ mod tests {
         let w = parse_windows_text("Mon-Fri 09:00-17:00; Sat,Sun 10:00-12:00").unwrap();
         assert_eq!(w.len(), 2);
         assert_eq!(w[0].day_of_week.as_ref().unwrap().len(), 5);
-        assert_eq!(w[1].day_of_week.as_ref().unwrap(), &vec!["Saturday".to_string(), "Sunday".to_string()]);
+        assert_eq!(
+            w[1].day_of_week.as_ref().unwrap(),
+            &vec!["Saturday".to_string(), "Sunday".to_string()]
+        );
         assert_eq!(w[0].end_time.as_deref(), Some("17:00"));
         let wrap = parse_windows_text("Fri-Mon 22:00-06:00").unwrap();
         assert_eq!(wrap[0].day_of_week.as_ref().unwrap().len(), 4);
@@ -533,19 +637,36 @@ mod tests {
     #[test]
     fn kinds_by_fields() {
         let k = |v: Value| detect_kind(v.as_object().unwrap());
-        assert_eq!(k(serde_json::json!({"exclusionType":"Voice"})), Some(RuleKind::Exclusion));
-        assert_eq!(k(serde_json::json!({"customer":"c","phone":"1"})), Some(RuleKind::Cct));
-        assert_eq!(k(serde_json::json!({"thresholdActionType":"NoPlayMessage"})), Some(RuleKind::MessageTracker));
-        assert_eq!(k(serde_json::json!({"totalQuota":3})), Some(RuleKind::Quota));
+        assert_eq!(
+            k(serde_json::json!({"exclusionType":"Voice"})),
+            Some(RuleKind::Exclusion)
+        );
+        assert_eq!(
+            k(serde_json::json!({"customer":"c","phone":"1"})),
+            Some(RuleKind::Cct)
+        );
+        assert_eq!(
+            k(serde_json::json!({"thresholdActionType":"NoPlayMessage"})),
+            Some(RuleKind::MessageTracker)
+        );
+        assert_eq!(
+            k(serde_json::json!({"totalQuota":3})),
+            Some(RuleKind::Quota)
+        );
         assert_eq!(k(serde_json::json!({"name":"x"})), None);
     }
 
     #[test]
     fn numbers_accepted_for_text_fields_and_bad_fields_named() {
-        let d: ExclusionDto = dto_from_value(serde_json::json!({"exclusionType":"Voice","exclusionValue":5550102030u64})).unwrap();
+        let d: ExclusionDto = dto_from_value(
+            serde_json::json!({"exclusionType":"Voice","exclusionValue":5550102030u64}),
+        )
+        .unwrap();
         assert_eq!(d.exclusion_value.as_deref(), Some("5550102030"));
-        let e = dto_from_value::<AttemptTrackerDto>(serde_json::json!({"typeOfTracker":"Account","dispositions":"BZ"}))
-            .unwrap_err();
+        let e = dto_from_value::<AttemptTrackerDto>(
+            serde_json::json!({"typeOfTracker":"Account","dispositions":"BZ"}),
+        )
+        .unwrap_err();
         assert_eq!(e.field, "dispositions");
     }
 }

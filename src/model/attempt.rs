@@ -31,7 +31,10 @@ impl<'a> Attempt<'a> {
         let c = normalize::present(self.contact_channel)
             .ok_or_else(|| FieldError::new("contactChannel", "is required"))?;
         Channel::parse(c).ok_or_else(|| {
-            FieldError::new("contactChannel", format!("unknown channel '{c}' (expected {})", Channel::expected()))
+            FieldError::new(
+                "contactChannel",
+                format!("unknown channel '{c}' (expected {})", Channel::expected()),
+            )
         })
     }
 
@@ -41,8 +44,9 @@ impl<'a> Attempt<'a> {
         }
         let s = normalize::present(self.time_of_contact)
             .ok_or_else(|| FieldError::new("timeOfContact", "is required"))?;
-        crate::time::parse_instant(s)
-            .ok_or_else(|| FieldError::new("timeOfContact", format!("'{s}' is not an RFC 3339 instant")))
+        crate::time::parse_instant(s).ok_or_else(|| {
+            FieldError::new("timeOfContact", format!("'{s}' is not an RFC 3339 instant"))
+        })
     }
 
     /// Enabled unless the status says Disabled; an absent status is Enabled.
@@ -51,7 +55,10 @@ impl<'a> Attempt<'a> {
             None => Ok(true),
             Some(s) => match AttemptStatus::parse(s) {
                 Some(st) => Ok(st == AttemptStatus::Enabled),
-                None => Err(FieldError::new("status", format!("unknown status '{s}' (expected Enabled, Disabled)"))),
+                None => Err(FieldError::new(
+                    "status",
+                    format!("unknown status '{s}' (expected Enabled, Disabled)"),
+                )),
             },
         }
     }
@@ -66,7 +73,11 @@ impl<'a> Attempt<'a> {
     }
 
     /// A borrowed view of a JSON contact attempt (numberType must be pre-rendered).
-    pub fn from_dto(d: &'a ContactAttemptDto, number_type: Option<&'a str>, geocodes: Option<&'a str>) -> Self {
+    pub fn from_dto(
+        d: &'a ContactAttemptDto,
+        number_type: Option<&'a str>,
+        geocodes: Option<&'a str>,
+    ) -> Self {
         Attempt {
             contact_channel: d.contact_channel.as_deref(),
             contact_address: d.contact_address.as_deref(),

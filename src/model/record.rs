@@ -84,9 +84,16 @@ impl Record {
         let ch = normalize::present(raw.contact_channel)
             .ok_or_else(|| FieldError::new("contactChannel", "is required"))?;
         self.channel = Channel::parse(ch).ok_or_else(|| {
-            FieldError::new("contactChannel", format!("unknown channel '{ch}' (expected {})", Channel::expected()))
+            FieldError::new(
+                "contactChannel",
+                format!("unknown channel '{ch}' (expected {})", Channel::expected()),
+            )
         })?;
-        address_into(self.channel, raw.contact_address.unwrap_or(""), &mut self.address);
+        address_into(
+            self.channel,
+            raw.contact_address.unwrap_or(""),
+            &mut self.address,
+        );
         if self.address.is_empty() {
             return Err(FieldError::new(
                 "contactAddress",
@@ -159,12 +166,20 @@ impl Record {
     }
 
     /// Builds a record from the v4 request body (`scrub check`, REST).
-    pub fn from_request(req: &ComplianceStatusesInsertRequestV4, default_zone: Tz) -> Result<Record, FieldError> {
+    pub fn from_request(
+        req: &ComplianceStatusesInsertRequestV4,
+        default_zone: Tz,
+    ) -> Result<Record, FieldError> {
         let number_type = match &req.number_type {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
-            Some(other) => return Err(FieldError::new("numberType", format!("{other} is not an integer"))),
+            Some(other) => {
+                return Err(FieldError::new(
+                    "numberType",
+                    format!("{other} is not an integer"),
+                ))
+            }
         };
         let raw = RawRecord {
             contact_channel: req.contact_channel.as_deref(),
@@ -189,11 +204,21 @@ impl Record {
                     match it {
                         Value::String(s) => rec.add_geocode(s),
                         Value::Null => {}
-                        other => return Err(FieldError::new("geocodes", format!("{other} is not a string"))),
+                        other => {
+                            return Err(FieldError::new(
+                                "geocodes",
+                                format!("{other} is not a string"),
+                            ))
+                        }
                     }
                 }
             }
-            Some(other) => return Err(FieldError::new("geocodes", format!("{other} is not a list of strings"))),
+            Some(other) => {
+                return Err(FieldError::new(
+                    "geocodes",
+                    format!("{other} is not a list of strings"),
+                ))
+            }
         }
         rec.checks = Checks::parse_list(req.required_checks.iter().flatten().map(String::as_str))
             .map_err(|m| FieldError::new("requiredChecks", m))?;
@@ -216,7 +241,11 @@ mod tests {
     use super::*;
 
     fn raw<'a>(ch: &'a str, addr: &'a str) -> RawRecord<'a> {
-        RawRecord { contact_channel: Some(ch), contact_address: Some(addr), ..Default::default() }
+        RawRecord {
+            contact_channel: Some(ch),
+            contact_address: Some(addr),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -224,8 +253,14 @@ mod tests {
         let mut r = Record::default();
         let e = r.fill(&RawRecord::default(), Tz::UTC).unwrap_err();
         assert_eq!(e.field, "contactChannel");
-        assert_eq!(r.fill(&raw("Fax", "1"), Tz::UTC).unwrap_err().field, "contactChannel");
-        assert_eq!(r.fill(&raw("Voice", "n/a"), Tz::UTC).unwrap_err().field, "contactAddress");
+        assert_eq!(
+            r.fill(&raw("Fax", "1"), Tz::UTC).unwrap_err().field,
+            "contactChannel"
+        );
+        assert_eq!(
+            r.fill(&raw("Voice", "n/a"), Tz::UTC).unwrap_err().field,
+            "contactAddress"
+        );
         let mut x = raw("SMS", "5550102030");
         x.time_zone = Some("Mars/Base");
         assert_eq!(r.fill(&x, Tz::UTC).unwrap_err().field, "timeZone");
@@ -242,10 +277,19 @@ mod tests {
         x.customer = Some(" C-1 ");
         x.number_type = Some("2");
         r.fill(&x, chrono_tz::America::Chicago).unwrap();
-        assert_eq!((r.channel, r.address.as_str(), r.customer()), (Channel::Email, "jo@ex.com", Some("C-1")));
+        assert_eq!(
+            (r.channel, r.address.as_str(), r.customer()),
+            (Channel::Email, "jo@ex.com", Some("C-1"))
+        );
         assert_eq!(r.geocodes(), &["ca".to_string(), "ny".to_string()]);
-        assert_eq!((r.number_type, r.zone), (Some(2), chrono_tz::America::Chicago));
+        assert_eq!(
+            (r.number_type, r.zone),
+            (Some(2), chrono_tz::America::Chicago)
+        );
         r.fill(&raw("Voice", "+1 555 010 2030"), Tz::UTC).unwrap();
-        assert_eq!((r.address.as_str(), r.geocodes().len(), r.customer()), ("15550102030", 0, None));
+        assert_eq!(
+            (r.address.as_str(), r.geocodes().len(), r.customer()),
+            ("15550102030", 0, None)
+        );
     }
 }
