@@ -21,6 +21,7 @@
 pub mod batch;
 pub mod cli;
 pub mod engine;
+pub mod gen;
 pub mod io;
 pub mod model;
 pub mod normalize;

@@ -3,6 +3,7 @@
 //! and `main` maps them to the documented exit codes.
 
 pub mod check;
+pub mod gen;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Evaluate one record (a v4 ComplianceStatusesInsertRequestV4 JSON) and print the v4 response
     Check(check::CheckArgs),
+    /// Generate seeded, realistic contacts, registry, history, rules and configuration
+    Gen(gen::GenArgs),
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -46,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(a) => run::execute(a),
         Command::Check(a) => check::execute(a),
+        Command::Gen(a) => gen::execute(a),
     }
 }
 
