@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub rejects: Option<PathBuf>,
     pub summary: Option<PathBuf>,
     pub skip_bad_rules: bool,
+    /// Keep registry-style exclusions in the general index instead of the compact set.
+    pub no_compact: bool,
     pub progress: bool,
     pub chunk_rows: usize,
 }
@@ -69,7 +71,10 @@ pub struct Phases {
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RulesLoaded {
+    /// All exclusions: the general index plus the compact registry numbers.
     pub exclusions: usize,
+    /// Of which permanent, unscoped, id-less Voice numbers in the compact set.
+    pub registry_numbers: usize,
     pub convenient_contact_times: usize,
     pub quota_controls: usize,
     pub attempt_trackers: usize,
@@ -106,10 +111,12 @@ pub fn build_engine(
     history: &[PathBuf],
     config: Option<&PathBuf>,
     skip_bad_rules: bool,
+    no_compact: bool,
     phases: &mut Phases,
 ) -> Result<(Engine, RuleLoadReport, HistoryLoadReport), LoadError> {
     let t = Instant::now();
     let mut set = RuleSet::default();
+    set.no_compact = no_compact;
     let mut report = RuleLoadReport::default();
     for p in rules {
         load_rules(p, &mut set, RuleLoadOptions { skip_bad_rules }, &mut report)?;
@@ -149,6 +156,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         &opts.history,
         opts.config.as_ref(),
         opts.skip_bad_rules,
+        opts.no_compact,
         &mut phases,
     )?;
     for s in &rule_report.skipped {
@@ -379,7 +387,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         rules_loaded: RulesLoaded {
-            exclusions: engine.exclusions.len(),
+            exclusions: engine.exclusions.len() + engine.exclusions.registry_len(),
+            registry_numbers: engine.exclusions.registry_len(),
             convenient_contact_times: engine.ccts.len(),
             quota_controls: engine.quota_count(),
             attempt_trackers: engine.attempt_tracker_count(),

@@ -60,6 +60,7 @@ pub fn execute(a: CheckArgs) -> anyhow::Result<i32> {
         &a.history,
         a.config.as_ref(),
         a.skip_bad_rules,
+        false,
         &mut phases,
     )?;
     for s in &report.skipped {

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod gen;
+pub mod index;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Generate seeded, realistic contacts, registry, history, rules and configuration
     Gen(gen::GenArgs),
+    /// Build or inspect compact do-not-call indexes
+    Index(index::IndexArgs),
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(a) => run::execute(a),
         Command::Check(a) => check::execute(a),
         Command::Gen(a) => gen::execute(a),
+        Command::Index(a) => index::execute(a),
     }
 }
 

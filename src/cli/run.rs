@@ -74,6 +74,10 @@ pub struct RunArgs {
     /// Rows per processing chunk
     #[arg(long, value_name = "N", default_value_t = 65_536, hide = true)]
     pub chunk_rows: usize,
+    /// Keep registry-style exclusions (permanent, unscoped, id-less Voice numbers) in the
+    /// general index instead of the compact phone set; answers are identical, memory is not
+    #[arg(long)]
+    pub no_compact_index: bool,
     /// Never show the progress bar
     #[arg(long)]
     pub quiet: bool,
@@ -100,6 +104,7 @@ pub fn execute(a: RunArgs) -> anyhow::Result<i32> {
         rejects: a.rejects.clone(),
         summary: a.summary,
         skip_bad_rules: a.skip_bad_rules,
+        no_compact: a.no_compact_index,
         progress: !a.quiet && std::io::stderr().is_terminal(),
         chunk_rows: a.chunk_rows.max(1),
     };

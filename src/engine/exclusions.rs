@@ -4,16 +4,47 @@
 //! channel's type, its SSN); the list-name filter and the interval walk run
 //! over those few candidates only.
 
-use ahash::AHashMap;
+use std::sync::Arc;
+
+use ahash::{AHashMap, AHashSet};
 use chrono::{DateTime, Utc};
 
 use super::decision::{beats, RestrictionType};
+use super::dnc::{phone_key, PhoneSet};
 use crate::model::{Channel, Exclusion, ExclusionType, Record};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ExclusionIndex {
     rules: Vec<Exclusion>,
     by_type: [AHashMap<Box<str>, Vec<u32>>; 5],
+    registry: Registry,
+    /// What a registry hit stands for: a permanent, unscoped, id-less Voice exclusion.
+    registry_rule: Exclusion,
+}
+
+/// Compact phone sets of registry-style exclusions, minus numbers that act
+/// lines moved back to the general index.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub sets: Vec<Arc<PhoneSet>>,
+    pub removed: AHashSet<u64>,
+}
+
+impl Registry {
+    fn contains(&self, address_key: &str) -> bool {
+        match phone_key(address_key) {
+            Some(v) => !self.removed.contains(&v) && self.sets.iter().any(|s| s.contains(v)),
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sets
+            .iter()
+            .map(|s| s.len())
+            .sum::<usize>()
+            .saturating_sub(self.removed.len())
+    }
 }
 
 /// What the exclusion check found for one record.
@@ -35,7 +66,7 @@ fn type_of_channel(c: Channel) -> ExclusionType {
 }
 
 impl ExclusionIndex {
-    pub fn new(rules: Vec<Exclusion>) -> Self {
+    pub fn new(rules: Vec<Exclusion>, registry: Registry) -> Self {
         let mut by_type: [AHashMap<Box<str>, Vec<u32>>; 5] = Default::default();
         for (i, r) in rules.iter().enumerate() {
             by_type[r.exclusion_type as usize]
@@ -43,15 +74,34 @@ impl ExclusionIndex {
                 .or_default()
                 .push(i as u32);
         }
-        ExclusionIndex { rules, by_type }
+        let registry_rule = Exclusion {
+            id: None,
+            exclusion_type: ExclusionType::Voice,
+            value: String::new(),
+            list: None,
+            start: None,
+            end: None,
+        };
+        ExclusionIndex {
+            rules,
+            by_type,
+            registry,
+            registry_rule,
+        }
     }
 
+    /// Exclusions in the general index.
     pub fn len(&self) -> usize {
         self.rules.len()
     }
 
+    /// Numbers in the compact registry sets.
+    pub fn registry_len(&self) -> usize {
+        self.registry.len()
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.registry.sets.iter().all(|s| s.is_empty())
     }
 
     pub fn rules(&self) -> &[Exclusion] {
@@ -75,11 +125,16 @@ impl ExclusionIndex {
             self.bucket(ExclusionType::Ssn, &rec.ssn),
         ];
         let list = rec.list();
+        // A registry hit is one more permanent Voice exclusion; it sits before the
+        // Voice bucket, which only ever changes which of several identical answers wins.
+        let registry_hit = rec.channel == Channel::Voice && self.registry.contains(&rec.address);
+        let registry_rule = registry_hit.then_some(&self.registry_rule);
         let matching = || {
-            buckets
-                .iter()
-                .flat_map(|b| b.iter())
-                .map(|&i| &self.rules[i as usize])
+            let by_index = |b: &'e [u32]| b.iter().map(|&i| &self.rules[i as usize]);
+            by_index(buckets[0])
+                .chain(registry_rule)
+                .chain(by_index(buckets[1]))
+                .chain(by_index(buckets[2]))
                 .filter(move |e| e.list.is_none() || e.list.as_deref() == list)
         };
         let mut best: Option<&Exclusion> = None;

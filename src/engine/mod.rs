@@ -7,12 +7,14 @@
 
 pub mod cct;
 pub mod decision;
+pub mod dnc;
 pub mod exclusions;
 pub mod history;
 pub mod trackers;
 
 use ahash::AHashMap;
 use chrono::{DateTime, Utc};
+use rayon::slice::ParallelSliceMut;
 
 pub use decision::{BlockKind, CctTier, Decision, RestrictionType};
 pub use history::{History, HistoryBuilder};
@@ -36,6 +38,13 @@ pub struct RuleSet {
     pub attempt_trackers: Vec<Tracker>,
     pub message_trackers: Vec<Tracker>,
     cct_slots: AHashMap<CctIdentity, usize>,
+    /// Registry-style exclusions (permanent, unscoped, id-less Voice) as phone keys.
+    registry: Vec<u64>,
+    registry_sorted: bool,
+    registry_removed: ahash::AHashSet<u64>,
+    registry_sets: Vec<std::sync::Arc<dnc::PhoneSet>>,
+    /// Keep every exclusion in the general index (for comparisons and debugging).
+    pub no_compact: bool,
     quota_slots: AHashMap<String, usize>,
 }
 
@@ -60,7 +69,79 @@ pub type CctIdentity = (
 
 impl RuleSet {
     /// Adds an exclusion as its own interval (exclusions are never merged, SPEC §3).
+    /// Registry-style ones go to the compact phone set (same answers, 8 bytes each).
     pub fn add_exclusion(&mut self, e: Exclusion) {
+        if let Some(v) = registry_key(&e).filter(|_| !self.no_compact) {
+            self.add_registry_key(v);
+            return;
+        }
+        self.add_general_exclusion(e);
+    }
+
+    /// Adds a permanent, unscoped, id-less Voice exclusion by its phone key.
+    pub fn add_registry_key(&mut self, v: u64) {
+        if self.no_compact {
+            let value = v.to_string();
+            self.add_general_exclusion(Exclusion {
+                id: None,
+                exclusion_type: crate::model::ExclusionType::Voice,
+                value,
+                list: None,
+                start: None,
+                end: None,
+            });
+            return;
+        }
+        self.registry.push(v);
+        self.registry_sorted = false;
+    }
+
+    /// Adds a prebuilt compact set (`scrub index build`).
+    pub fn add_registry_set(&mut self, set: std::sync::Arc<dnc::PhoneSet>) {
+        if self.no_compact {
+            set.iter().for_each(|v| self.add_registry_key(v));
+            return;
+        }
+        self.registry_sets.push(set);
+    }
+
+    pub fn registry_pending(&self) -> usize {
+        self.registry.len()
+    }
+
+    fn registry_contains(&mut self, v: u64) -> bool {
+        if self.registry_removed.contains(&v) {
+            return false;
+        }
+        if !self.registry_sorted {
+            self.registry.par_sort_unstable();
+            self.registry.dedup();
+            self.registry_sorted = true;
+        }
+        self.registry.binary_search(&v).is_ok() || self.registry_sets.iter().any(|s| s.contains(v))
+    }
+
+    /// Before an act line changes an identity held in the compact set, move it
+    /// to the general index so identity semantics (SPEC §12) apply unchanged.
+    fn materialize(&mut self, id: &ExclusionIdentity) {
+        if let (crate::model::ExclusionType::Voice, value, None) = id {
+            if let Some(v) = dnc::phone_key(value) {
+                if self.registry_contains(v) {
+                    self.registry_removed.insert(v);
+                    self.add_general_exclusion(Exclusion {
+                        id: None,
+                        exclusion_type: crate::model::ExclusionType::Voice,
+                        value: value.clone(),
+                        list: None,
+                        start: None,
+                        end: None,
+                    });
+                }
+            }
+        }
+    }
+
+    fn add_general_exclusion(&mut self, e: Exclusion) {
         let id = e.identity();
         self.ex_slots
             .entry(id)
@@ -74,13 +155,14 @@ impl RuleSet {
     /// later (absent is latest), else the line is a duplicate.
     pub fn upsert_exclusion(&mut self, e: Exclusion) -> LineOutcome {
         let id = e.identity();
+        self.materialize(&id);
         let live: Vec<usize> = self
             .ex_slots
             .get(&id)
             .map(|v| v.iter().copied().filter(|&i| !self.ex_dead[i]).collect())
             .unwrap_or_default();
         if live.is_empty() {
-            self.add_exclusion(e);
+            self.add_general_exclusion(e);
             return LineOutcome::Added;
         }
         let later = live.iter().all(|&i| match (self.exclusions[i].end, e.end) {
@@ -94,12 +176,13 @@ impl RuleSet {
         for i in live {
             self.ex_dead[i] = true;
         }
-        self.add_exclusion(e);
+        self.add_general_exclusion(e);
         LineOutcome::Updated
     }
 
     /// act `D`: removes every exclusion with this identity; returns how many.
     pub fn delete_exclusions(&mut self, id: &ExclusionIdentity) -> usize {
+        self.materialize(id);
         let mut n = 0;
         for &i in self.ex_slots.get(id).map(Vec::as_slice).unwrap_or(&[]) {
             if !self.ex_dead[i] {
@@ -117,6 +200,39 @@ impl RuleSet {
             .zip(&self.ex_dead)
             .filter(|(_, d)| !**d)
             .map(|(e, _)| e)
+    }
+
+    /// Takes the registry keys collected so far, sorted and deduplicated, minus
+    /// numbers moved back to the general index (for `scrub index build`).
+    pub fn take_registry_keys(&mut self) -> Vec<u64> {
+        let mut keys = std::mem::take(&mut self.registry);
+        for s in std::mem::take(&mut self.registry_sets) {
+            keys.extend(s.iter());
+        }
+        keys.par_sort_unstable();
+        keys.dedup();
+        let removed = std::mem::take(&mut self.registry_removed);
+        if !removed.is_empty() {
+            keys.retain(|v| !removed.contains(v));
+        }
+        keys
+    }
+
+    /// Exclusions held in the general index (not registry-style).
+    pub fn general_exclusion_count(&self) -> usize {
+        self.exclusions().count()
+    }
+
+    fn take_registry(&mut self) -> exclusions::Registry {
+        let mut sets = std::mem::take(&mut self.registry_sets);
+        let keys = std::mem::take(&mut self.registry);
+        if !keys.is_empty() {
+            sets.insert(0, std::sync::Arc::new(dnc::PhoneSet::from_unsorted(keys)));
+        }
+        exclusions::Registry {
+            sets,
+            removed: std::mem::take(&mut self.registry_removed),
+        }
     }
 
     fn take_exclusions(&mut self) -> Vec<Exclusion> {
@@ -183,6 +299,20 @@ impl RuleSet {
     }
 }
 
+/// The phone key of a registry-style exclusion: Voice, no id, no list, no start, no end.
+fn registry_key(e: &Exclusion) -> Option<u64> {
+    if e.exclusion_type == crate::model::ExclusionType::Voice
+        && e.id.is_none()
+        && e.list.is_none()
+        && e.start.is_none()
+        && e.end.is_none()
+    {
+        dnc::phone_key(&e.value)
+    } else {
+        None
+    }
+}
+
 /// Everything an evaluation needs, immutable once built and shared by reference.
 #[derive(Debug)]
 pub struct Engine {
@@ -199,6 +329,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(mut rules: RuleSet, history: History, config: Config) -> Engine {
         let exclusions = rules.take_exclusions();
+        let registry = rules.take_registry();
         let quota_by_product = rules
             .quotas
             .iter()
@@ -211,7 +342,7 @@ impl Engine {
                 .collect()
         };
         Engine {
-            exclusions: ExclusionIndex::new(exclusions),
+            exclusions: ExclusionIndex::new(exclusions, registry),
             ccts: CctIndex::new(rules.ccts),
             quotas: rules.quotas,
             quota_by_product,

@@ -22,6 +22,8 @@ pub enum Format {
     Act,
     Cct,
     Cet,
+    /// A compact DNC index written by `scrub index build`.
+    Idx,
 }
 
 impl Format {
@@ -34,6 +36,7 @@ impl Format {
             "act" => Format::Act,
             "cct" => Format::Cct,
             "cet" => Format::Cet,
+            "idx" => Format::Idx,
             _ => return None,
         })
     }

@@ -9,11 +9,12 @@
 use std::path::{Path, PathBuf};
 
 use arrow_array::{Array, RecordBatch};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::arrow_text::to_text;
 use super::columns::ColumnMap;
-use super::{csv_reader, parquet_reader, Format, LoadError};
+use super::{csv_reader, Format, LoadError};
 use crate::engine::{ExclusionIdentity, LineOutcome, RuleSet};
 use crate::model::dto::*;
 use crate::model::rules::exclusion_key;
@@ -27,6 +28,8 @@ use crate::model::{
 pub struct RuleLoadReport {
     pub files: Vec<String>,
     pub exclusions: usize,
+    /// Numbers from prebuilt compact indexes (`.idx`).
+    pub registry_numbers: usize,
     pub convenient_contact_times: usize,
     pub quota_controls: usize,
     pub attempt_trackers: usize,
@@ -232,6 +235,13 @@ pub fn load_rules(
         Some(Format::Act) => load_csv(&ctx, rules, report, true),
         Some(Format::Cct) => load_cct(&ctx, rules, report),
         Some(Format::Parquet) => load_parquet_exclusions(&ctx, rules, report),
+        Some(Format::Idx) => {
+            let set =
+                crate::engine::dnc::PhoneSet::open(path).map_err(|e| LoadError::file(path, e))?;
+            report.registry_numbers += set.len();
+            rules.add_registry_set(std::sync::Arc::new(set));
+            Ok(())
+        }
         Some(Format::Cet) => Err(LoadError::file(
             path,
             "contact attempts (cet) are history: pass the file with --history",
@@ -564,53 +574,153 @@ fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Resu
     Ok(())
 }
 
+/// One row group's outcome: registry keys, and the other rows (by row number) as rules or errors.
+struct GroupLoad {
+    registry: Vec<u64>,
+    others: Vec<(usize, Result<Exclusion, FieldError>)>,
+}
+
+/// Parquet exclusions, row groups decoded in parallel. Registry-style rows
+/// (Voice, no id, list, start or end) go straight to phone keys without
+/// building a rule; the rest take the general path.
 fn load_parquet_exclusions(
     ctx: &Ctx,
     rules: &mut RuleSet,
     report: &mut RuleLoadReport,
 ) -> Result<(), LoadError> {
-    let reader = parquet_reader(ctx.file, 65_536)?;
-    let mut row = 0usize;
-    for batch in reader {
-        let batch: RecordBatch =
-            batch.map_err(|e| LoadError::file(ctx.file, format!("unreadable Parquet: {e}")))?;
-        let headers: Vec<String> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
-        if map.idx[1].is_none() {
-            return Err(LoadError::file(
-                ctx.file,
-                "no exclusionType column: not an exclusions file",
-            ));
-        }
-        let cols: Vec<Option<arrow_array::StringArray>> = map
-            .idx
-            .iter()
-            .map(|i| i.map(|i| to_text(batch.column(i))).transpose())
-            .collect::<Result<_, _>>()
-            .map_err(|e| LoadError::file(ctx.file, e))?;
-        for r in 0..batch.num_rows() {
-            row += 1;
-            let get = |i: usize| {
-                cols[i]
-                    .as_ref()
-                    .filter(|c| !c.is_null(r))
-                    .map(|c| c.value(r))
-                    .filter(|s| !s.trim().is_empty())
-                    .map(str::to_string)
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = ctx.file;
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, LoadError> {
+        let f = std::fs::File::open(file).map_err(|e| LoadError::io(file, e))?;
+        ParquetRecordBatchReaderBuilder::try_new(f)
+            .map_err(|e| LoadError::file(file, format!("not a readable Parquet file: {e}")))
+    };
+    let b = open()?;
+    let md = b.metadata().clone();
+    let headers: Vec<String> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
+    if map.idx[1].is_none() {
+        return Err(LoadError::file(
+            file,
+            "no exclusionType column: not an exclusions file",
+        ));
+    }
+    let mut first_rows = Vec::with_capacity(md.num_row_groups());
+    let mut acc = 0usize;
+    for g in md.row_groups() {
+        first_rows.push(acc);
+        acc += g.num_rows() as usize;
+    }
+    let groups: Vec<Result<GroupLoad, LoadError>> = (0..md.num_row_groups())
+        .into_par_iter()
+        .map(|g| {
+            let reader = open()?
+                .with_row_groups(vec![g])
+                .with_batch_size(65_536)
+                .build()
+                .map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
+            let mut out = GroupLoad {
+                registry: Vec::new(),
+                others: Vec::new(),
             };
-            match Exclusion::try_from(&exclusion_dto(get)) {
+            let mut row = first_rows[g];
+            for batch in reader {
+                let batch =
+                    batch.map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
+                scan_exclusion_batch(&batch, &map, row, &mut out)
+                    .map_err(|e| LoadError::file(file, e))?;
+                row += batch.num_rows();
+            }
+            Ok(out)
+        })
+        .collect();
+    for g in groups {
+        let g = g?;
+        report.exclusions += g.registry.len();
+        for v in g.registry {
+            rules.add_registry_key(v);
+        }
+        for (row, r) in g.others {
+            match r {
                 Ok(e) => {
                     rules.add_exclusion(e);
                     report.exclusions += 1;
                 }
-                Err(e) => ctx.bad(report, format!("row {row}"), e)?,
+                Err(e) => ctx.bad(report, format!("row {}", row + 1), e)?,
             }
         }
+    }
+    Ok(())
+}
+
+/// Whether a cell is null or blank text.
+fn blank(a: &Option<arrow_array::ArrayRef>, i: usize) -> bool {
+    match a {
+        None => true,
+        Some(a) if a.is_null(i) => true,
+        Some(a) => match a.as_any().downcast_ref::<arrow_array::StringArray>() {
+            Some(s) => s.value(i).trim().is_empty(),
+            None => false,
+        },
+    }
+}
+
+fn scan_exclusion_batch(
+    batch: &RecordBatch,
+    map: &ColumnMap<8>,
+    first_row: usize,
+    out: &mut GroupLoad,
+) -> Result<(), String> {
+    let col = |k: usize| map.idx[k].map(|i| batch.column(i).clone());
+    let raw: Vec<Option<arrow_array::ArrayRef>> = (0..8).map(col).collect();
+    // Text views of the two columns every row needs; Utf8 columns are not copied.
+    let ty = to_text(raw[1].as_ref().expect("exclusionType column"))?;
+    let val = raw[2].as_ref().map(to_text).transpose()?;
+    for r in 0..batch.num_rows() {
+        let is_voice = !ty.is_null(r) && ty.value(r).trim().eq_ignore_ascii_case("voice");
+        if is_voice
+            && blank(&raw[0], r)
+            && blank(&raw[3], r)
+            && blank(&raw[5], r)
+            && blank(&raw[6], r)
+            && blank(&raw[7], r)
+        {
+            if let Some(v) = val
+                .as_ref()
+                .filter(|v| !v.is_null(r))
+                .and_then(|v| crate::engine::dnc::phone_key_of_text(v.value(r)))
+            {
+                out.registry.push(v);
+                continue;
+            }
+        }
+        // The general path: this row's cells as text.
+        let cell = |k: usize| -> Option<String> {
+            let a = raw[k].as_ref()?;
+            let one = a.slice(r, 1);
+            let t = to_text(&one).ok()?;
+            (!t.is_null(0))
+                .then(|| t.value(0).to_string())
+                .filter(|s| !s.trim().is_empty())
+        };
+        let dto = exclusion_dto(cell);
+        let row = first_row + r;
+        if cell(7).is_some() {
+            out.others.push((
+                row,
+                Err(FieldError::new(
+                    "operation",
+                    "operations are for .act files; a Parquet exclusions file lists exclusions",
+                )),
+            ));
+            continue;
+        }
+        out.others.push((row, Exclusion::try_from(&dto)));
     }
     Ok(())
 }
