@@ -127,22 +127,20 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
                 + rules.message_trackers.len();
             let mut keys = rules.take_registry_keys();
             for p in registry.iter().chain(&add) {
-                keys.extend(read_number_list(p)?);
+                keys.push(read_number_list(p)?);
             }
             let mut deleted = 0usize;
-            let set = if delete.is_empty() {
-                PhoneSet::from_unsorted(keys)
-            } else {
+            if !delete.is_empty() {
                 let mut del = Vec::new();
                 for p in &delete {
                     del.extend(read_number_list(p)?);
                 }
                 let del = PhoneSet::from_unsorted(del);
-                let before = keys.len();
-                keys.retain(|v| !del.contains(*v));
-                deleted = before - keys.len();
-                PhoneSet::from_unsorted(keys)
-            };
+                let before: usize = keys.iter().map(Vec::len).sum();
+                keys.par_iter_mut().for_each(|c| c.retain(|v| !del.contains(*v)));
+                deleted = before - keys.iter().map(Vec::len).sum::<usize>();
+            }
+            let set = PhoneSet::from_chunks(keys);
             set.save(&out)
                 .with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!(

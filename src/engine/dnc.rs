@@ -1,17 +1,18 @@
 //! A compact set of phone numbers for registry-sized do-not-call lists.
 //!
 //! Permanent, unscoped, id-less Voice exclusions (the national registry case)
-//! carry no information but the number, so they are kept as sorted `u64`s
-//! instead of hash-map entries: 8 bytes per number plus a bucket table of
-//! 4 bytes per 64 numbers. A probe interpolates into the bucket table and
-//! binary-searches ~64 values (one or two cache lines), so lookups stay fast
-//! at 250M keys. The same layout is the on-disk format (`scrub index build`)
-//! and is memory-mapped as is, so loading a prebuilt index costs nothing.
+//! carry no information but the number, so they are kept as a sorted set
+//! split into high and low bits: a table indexed by `(v − min) >> shift` gives
+//! each bucket's range (4 bytes per ~64 numbers), and only the low `shift`
+//! bits of each number are stored — 2 bytes for 10-digit phone numbers at
+//! registry density, so 250M numbers take ~0.5 GB instead of hash-map
+//! gigabytes. A probe reads one table entry and binary-searches ~64 low parts
+//! (two cache lines). The same layout is the on-disk format
+//! (`scrub index build`), memory-mapped as is, so loading costs nothing.
 //!
 //! Only digit strings that round-trip through `u64` (1–19 digits, no leading
 //! zero) are eligible; anything else stays in the general index, so using
 //! the compact set never changes an answer.
-
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -20,8 +21,8 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 const MAGIC: &[u8; 8] = b"SCRUBDNC";
-const VERSION: u32 = 1;
-const HEADER: usize = 48;
+const VERSION: u32 = 2;
+const HEADER: usize = 64;
 /// Numbers per bucket on average.
 const PER_BUCKET: u64 = 64;
 
@@ -60,70 +61,178 @@ pub fn phone_key_of_text(s: &str) -> Option<u64> {
     (n > 0).then_some(v)
 }
 
-enum Storage {
-    Owned { values: Vec<u64>, buckets: Vec<u32> },
+/// A raw pointer that may cross threads: each writer owns disjoint slots.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut u64);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// Partition bits of the radix sort: 65,536 partitions of ~4,000 keys at 250M.
+const PART_BITS: u32 = 16;
+
+/// Sorts and deduplicates keys from several chunks into `out` (MSD radix
+/// partition by the top bits of `v − min`, then each partition sorted in
+/// parallel in cache). Returns the number of distinct keys.
+fn sort_into(chunks: Vec<Vec<u64>>, out: &mut [u64]) -> usize {
+    let n: usize = chunks.iter().map(Vec::len).sum();
+    if n == 0 {
+        return 0;
+    }
+    let min = chunks.par_iter().filter_map(|c| c.iter().min().copied()).min().unwrap();
+    let max = chunks.par_iter().filter_map(|c| c.iter().max().copied()).max().unwrap();
+    let bits = 64 - (max - min).leading_zeros();
+    let shift = bits.saturating_sub(PART_BITS);
+    let parts = 1usize << bits.min(PART_BITS);
+    let part = |v: u64| ((v - min) >> shift) as usize;
+    let hists: Vec<Vec<u32>> = chunks
+        .par_iter()
+        .map(|c| {
+            let mut h = vec![0u32; parts];
+            for &v in c {
+                h[part(v)] += 1;
+            }
+            h
+        })
+        .collect();
+    // starts[c][p]: where chunk c writes its keys of partition p
+    let mut bounds = vec![0usize; parts + 1];
+    for p in 0..parts {
+        bounds[p + 1] = bounds[p] + hists.iter().map(|h| h[p] as usize).sum::<usize>();
+    }
+    let mut starts: Vec<Vec<usize>> = Vec::with_capacity(chunks.len());
+    let mut next = bounds.clone();
+    for h in &hists {
+        starts.push(next[..parts].to_vec());
+        for p in 0..parts {
+            next[p] += h[p] as usize;
+        }
+    }
+    drop(hists);
+    let base = SendPtr(out.as_mut_ptr());
+    chunks.into_par_iter().zip(starts).for_each(|(c, mut at)| {
+        let base = base;
+        for v in c {
+            let p = part(v);
+            // SAFETY: slot ranges of different chunks and partitions are disjoint and in bounds.
+            unsafe { *base.0.add(at[p]) = v };
+            at[p] += 1;
+        }
+    });
+    // sort + dedup each partition in parallel, then compact partitions down
+    let mut slices: Vec<&mut [u64]> = Vec::with_capacity(parts);
+    let mut rest: &mut [u64] = &mut out[..n];
+    for p in 0..parts {
+        let (a, b) = rest.split_at_mut(bounds[p + 1] - bounds[p]);
+        slices.push(a);
+        rest = b;
+    }
+    let lens: Vec<usize> = slices
+        .into_par_iter()
+        .map(|s| {
+            s.sort_unstable();
+            let mut w = 0;
+            for r in 0..s.len() {
+                if r == 0 || s[r] != s[w - 1] {
+                    s[w] = s[r];
+                    w += 1;
+                }
+            }
+            w
+        })
+        .collect();
+    let mut w = 0;
+    for p in 0..parts {
+        let (from, len) = (bounds[p], lens[p]);
+        if from != w {
+            out.copy_within(from..from + len, w);
+        }
+        w += len;
+    }
+    w
+}
+
+/// Stored low parts, by width.
+enum Lows {
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    /// On-disk index: table and lows inside the map.
     Mapped(Mmap),
 }
 
-/// A sorted, deduplicated set of phone keys with an interpolation bucket table.
+/// A sorted, deduplicated set of phone keys (see the module docs).
 pub struct PhoneSet {
-    storage: Storage,
+    lows: Lows,
+    /// Owned bucket table (empty when mapped).
+    table: Vec<u32>,
     len: usize,
     min: u64,
-    max: u64,
+    shift: u32,
+    /// Buckets; the table has `nb + 1` entries.
     nb: u64,
+    /// Bytes per stored low part: 2, 4 or 8.
+    width: u32,
 }
 
 impl std::fmt::Debug for PhoneSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PhoneSet({} numbers)", self.len)
+        write!(f, "PhoneSet({} numbers, {} bytes each)", self.len, self.width)
     }
 }
 
-fn bucket_of(v: u64, min: u64, max: u64, nb: u64) -> usize {
-    (((v - min) as u128 * nb as u128) / ((max - min) as u128 + 1)) as usize
+/// The smallest shift giving at most ~`n / PER_BUCKET` buckets over the range.
+fn choose_shift(range: u64, n: usize) -> u32 {
+    let target = (n as u64 / PER_BUCKET).max(1);
+    let mut s = 0;
+    while s < 63 && (range >> s) + 1 > target {
+        s += 1;
+    }
+    s
 }
 
-fn build_buckets(values: &[u64], min: u64, max: u64, nb: u64) -> Vec<u32> {
-    let mut buckets = vec![0u32; nb as usize + 1];
-    let mut b = 0usize;
-    for (i, &v) in values.iter().enumerate() {
-        let vb = bucket_of(v, min, max, nb);
-        while b < vb {
-            b += 1;
-            buckets[b] = i as u32;
-        }
+fn width_for(shift: u32) -> u32 {
+    match shift {
+        0..=16 => 2,
+        17..=32 => 4,
+        _ => 8,
     }
-    while b < nb as usize {
-        b += 1;
-        buckets[b] = values.len() as u32;
-    }
-    buckets
+}
+
+fn table_offset(nb: u64) -> usize {
+    (HEADER + (nb as usize + 1) * 4).next_multiple_of(8)
 }
 
 impl PhoneSet {
     /// Builds from unsorted keys (sorted and deduplicated here, in parallel).
-    pub fn from_unsorted(mut values: Vec<u64>) -> PhoneSet {
-        values.par_sort_unstable();
-        values.dedup();
-        values.shrink_to_fit();
-        assert!(
-            values.len() < u32::MAX as usize,
-            "at most 4 billion numbers per set"
-        );
-        let (min, max) = (
-            values.first().copied().unwrap_or(0),
-            values.last().copied().unwrap_or(0),
-        );
-        let nb = (values.len() as u64 / PER_BUCKET).max(1);
-        let buckets = build_buckets(&values, min, max, nb);
-        PhoneSet {
-            len: values.len(),
-            min,
-            max,
-            nb,
-            storage: Storage::Owned { values, buckets },
+    pub fn from_unsorted(values: Vec<u64>) -> PhoneSet {
+        PhoneSet::from_chunks(vec![values])
+    }
+
+    /// Builds from several chunks of unsorted keys, consuming them.
+    pub fn from_chunks(chunks: Vec<Vec<u64>>) -> PhoneSet {
+        let n: usize = chunks.iter().map(Vec::len).sum();
+        let mut out = vec![0u64; n];
+        let len = sort_into(chunks, &mut out);
+        out.truncate(len);
+        assert!(len < u32::MAX as usize, "at most 4 billion numbers per set");
+        let (min, max) = if len == 0 { (0, 0) } else { (out[0], out[len - 1]) };
+        let shift = choose_shift(max - min, len);
+        let nb = ((max - min) >> shift) + 1;
+        let mut table = vec![0u32; nb as usize + 1];
+        for &v in &out {
+            table[((v - min) >> shift) as usize + 1] += 1;
         }
+        for b in 0..nb as usize {
+            table[b + 1] += table[b];
+        }
+        let mask = if shift >= 64 { u64::MAX } else { (1u64 << shift) - 1 };
+        let width = width_for(shift);
+        let lows = match width {
+            2 => Lows::U16(out.par_iter().map(|v| ((v - min) & mask) as u16).collect()),
+            4 => Lows::U32(out.par_iter().map(|v| ((v - min) & mask) as u32).collect()),
+            _ => Lows::U64(out.par_iter().map(|v| (v - min) & mask).collect()),
+        };
+        PhoneSet { lows, table, len, min, shift, nb, width }
     }
 
     pub fn len(&self) -> usize {
@@ -134,73 +243,98 @@ impl PhoneSet {
         self.len == 0
     }
 
-    fn parts(&self) -> (&[u64], &[u32]) {
-        match &self.storage {
-            Storage::Owned { values, buckets } => (values, buckets),
-            Storage::Mapped(m) => {
-                let nb = self.nb as usize;
-                let table = HEADER;
-                let values_at = (table + (nb + 1) * 4).next_multiple_of(8);
-                // SAFETY: `open` checked the length and that both regions are aligned
-                // (the map is page-aligned, offsets are multiples of 4 and 8).
-                unsafe {
-                    (
-                        std::slice::from_raw_parts(
-                            m.as_ptr().add(values_at) as *const u64,
-                            self.len,
-                        ),
-                        std::slice::from_raw_parts(m.as_ptr().add(table) as *const u32, nb + 1),
-                    )
-                }
-            }
+    fn table(&self) -> &[u32] {
+        match &self.lows {
+            // SAFETY: `open` checked the size; the table starts 8-aligned in a page-aligned map.
+            Lows::Mapped(m) => unsafe {
+                std::slice::from_raw_parts(m.as_ptr().add(HEADER) as *const u32, self.nb as usize + 1)
+            },
+            _ => &self.table,
         }
+    }
+
+    fn mapped_lows<T>(&self, m: &Mmap) -> &[T] {
+        // SAFETY: `open` checked the size; the lows start 8-aligned in a page-aligned map.
+        unsafe { std::slice::from_raw_parts(m.as_ptr().add(table_offset(self.nb)) as *const T, self.len) }
     }
 
     pub fn contains(&self, v: u64) -> bool {
-        if self.len == 0 || v < self.min || v > self.max {
+        if self.len == 0 || v < self.min {
             return false;
         }
-        let (values, buckets) = self.parts();
-        let b = bucket_of(v, self.min, self.max, self.nb);
-        let (lo, hi) = (buckets[b] as usize, buckets[b + 1] as usize);
-        values[lo..hi].binary_search(&v).is_ok()
+        let d = v - self.min;
+        let b = d >> self.shift;
+        if b >= self.nb {
+            return false;
+        }
+        let t = self.table();
+        let (lo, hi) = (t[b as usize] as usize, t[b as usize + 1] as usize);
+        let low = d & if self.shift >= 64 { u64::MAX } else { (1u64 << self.shift) - 1 };
+        match (&self.lows, self.width) {
+            (Lows::U16(x), _) => x[lo..hi].binary_search(&(low as u16)).is_ok(),
+            (Lows::U32(x), _) => x[lo..hi].binary_search(&(low as u32)).is_ok(),
+            (Lows::U64(x), _) => x[lo..hi].binary_search(&low).is_ok(),
+            (Lows::Mapped(m), 2) => self.mapped_lows::<u16>(m)[lo..hi].binary_search(&(low as u16)).is_ok(),
+            (Lows::Mapped(m), 4) => self.mapped_lows::<u32>(m)[lo..hi].binary_search(&(low as u32)).is_ok(),
+            (Lows::Mapped(m), _) => self.mapped_lows::<u64>(m)[lo..hi].binary_search(&low).is_ok(),
+        }
     }
 
+    fn low_at(&self, i: usize) -> u64 {
+        match (&self.lows, self.width) {
+            (Lows::U16(x), _) => x[i] as u64,
+            (Lows::U32(x), _) => x[i] as u64,
+            (Lows::U64(x), _) => x[i],
+            (Lows::Mapped(m), 2) => self.mapped_lows::<u16>(m)[i] as u64,
+            (Lows::Mapped(m), 4) => self.mapped_lows::<u32>(m)[i] as u64,
+            (Lows::Mapped(m), _) => self.mapped_lows::<u64>(m)[i],
+        }
+    }
+
+    /// The numbers in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        self.parts().0.iter().copied()
+        let t = self.table();
+        (0..self.nb as usize).flat_map(move |b| {
+            (t[b] as usize..t[b + 1] as usize).map(move |i| self.min + ((b as u64) << self.shift) + self.low_at(i))
+        })
     }
 
-    /// Bytes used by the set (values + bucket table).
+    /// Bytes used by the set (low parts + bucket table).
     pub fn bytes(&self) -> usize {
-        self.len * 8 + (self.nb as usize + 1) * 4
+        self.len * self.width as usize + (self.nb as usize + 1) * 4
     }
 
     /// Writes the on-disk format; `path` is replaced atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let (values, buckets) = self.parts();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()));
         let mut w = std::io::BufWriter::with_capacity(1 << 22, File::create(&tmp)?);
         let mut head = Vec::with_capacity(HEADER);
         head.extend_from_slice(MAGIC);
         head.extend_from_slice(&VERSION.to_le_bytes());
-        head.extend_from_slice(&0u32.to_le_bytes());
-        for x in [self.len as u64, self.min, self.max, self.nb] {
+        head.extend_from_slice(&self.width.to_le_bytes());
+        for x in [self.len as u64, self.min, self.shift as u64, self.nb, 0, 0] {
             head.extend_from_slice(&x.to_le_bytes());
         }
         w.write_all(&head)?;
-        for b in buckets {
-            w.write_all(&b.to_le_bytes())?;
+        let t = self.table();
+        let bytes: Vec<u8> = t.iter().flat_map(|b| b.to_le_bytes()).collect();
+        w.write_all(&bytes)?;
+        w.write_all(&vec![0u8; table_offset(self.nb) - HEADER - t.len() * 4])?;
+        let mut buf = Vec::with_capacity(1 << 20);
+        for i in 0..self.len {
+            let v = self.low_at(i);
+            match self.width {
+                2 => buf.extend_from_slice(&(v as u16).to_le_bytes()),
+                4 => buf.extend_from_slice(&(v as u32).to_le_bytes()),
+                _ => buf.extend_from_slice(&v.to_le_bytes()),
+            }
+            if buf.len() >= 1 << 20 {
+                w.write_all(&buf)?;
+                buf.clear();
+            }
         }
-        let pad = (HEADER + buckets.len() * 4).next_multiple_of(8) - (HEADER + buckets.len() * 4);
-        w.write_all(&vec![0u8; pad])?;
-        for chunk in values.chunks(1 << 16) {
-            let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
-            w.write_all(&bytes)?;
-        }
+        w.write_all(&buf)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
@@ -222,28 +356,22 @@ impl PhoneSet {
         let u32_at = |o: usize| u32::from_le_bytes(m[o..o + 4].try_into().unwrap());
         let u64_at = |o: usize| u64::from_le_bytes(m[o..o + 8].try_into().unwrap());
         if u32_at(8) != VERSION {
-            return Err(format!("unsupported index version {}", u32_at(8)));
+            return Err(format!("unsupported index version {} (rebuild it with this scrub)", u32_at(8)));
         }
-        let (len, min, max, nb) = (u64_at(16) as usize, u64_at(24), u64_at(32), u64_at(40));
-        let values_at = (HEADER + (nb as usize + 1) * 4).next_multiple_of(8);
-        if nb == 0 || m.len() != values_at + len * 8 {
-            return Err(format!(
-                "truncated or corrupt index ({} bytes, expected {})",
-                m.len(),
-                values_at + len * 8
-            ));
+        let width = u32_at(12);
+        let (len, min, shift, nb) = (u64_at(16) as usize, u64_at(24), u64_at(32) as u32, u64_at(40));
+        if !matches!(width, 2 | 4 | 8) || width != width_for(shift) || nb == 0 {
+            return Err("corrupt index header".into());
+        }
+        let expected = table_offset(nb) + len * width as usize;
+        if m.len() != expected {
+            return Err(format!("truncated or corrupt index ({} bytes, expected {expected})", m.len()));
         }
         #[cfg(unix)]
         {
             let _ = m.advise(memmap2::Advice::Random);
         }
-        Ok(PhoneSet {
-            storage: Storage::Mapped(m),
-            len,
-            min,
-            max,
-            nb,
-        })
+        Ok(PhoneSet { lows: Lows::Mapped(m), table: Vec::new(), len, min, shift, nb, width })
     }
 }
 
@@ -279,13 +407,24 @@ mod tests {
             assert!(m.contains(*v));
         }
         assert!(!m.contains(2_000_000_001));
-        let nb = set.nb as usize;
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().len() as usize,
-            (48 + (nb + 1) * 4).next_multiple_of(8) + set.len() * 8
-        );
+        assert_eq!(std::fs::metadata(&p).unwrap().len() as usize, table_offset(set.nb) + set.len() * set.width as usize);
+        assert_eq!(m.iter().collect::<Vec<_>>(), set.iter().collect::<Vec<_>>());
         std::fs::write(&p, b"garbage").unwrap();
         assert!(PhoneSet::open(&p).is_err());
+    }
+
+    #[test]
+    fn sparse_keys_use_wider_low_parts() {
+        let vals: Vec<u64> = (1..2000u64).map(|i| i * 4_611_686_018_427_387 + 17).collect();
+        let set = PhoneSet::from_unsorted(vals.clone());
+        assert_eq!(set.width, 8);
+        assert!(vals.iter().all(|v| set.contains(*v)));
+        assert!(!set.contains(18) && !set.contains(u64::MAX));
+        assert_eq!(set.iter().collect::<Vec<_>>(), vals);
+        let mid: Vec<u64> = (0..5000u64).map(|i| 10_000_000_000_000 + i * 1_000_003).collect();
+        let set = PhoneSet::from_unsorted(mid.clone());
+        assert_eq!(set.width, 4);
+        assert!(mid.iter().all(|v| set.contains(*v)) && !set.contains(10_000_000_000_001));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod trackers;
 
 use ahash::AHashMap;
 use chrono::{DateTime, Utc};
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 
 pub use decision::{BlockKind, CctTier, Decision, RestrictionType};
 pub use history::{History, HistoryBuilder};
@@ -39,8 +39,8 @@ pub struct RuleSet {
     pub message_trackers: Vec<Tracker>,
     cct_slots: AHashMap<CctIdentity, usize>,
     /// Registry-style exclusions (permanent, unscoped, id-less Voice) as phone keys.
-    registry: Vec<u64>,
-    registry_sorted: bool,
+    registry: Vec<Vec<u64>>,
+    registry_sorted: Option<Vec<u64>>,
     registry_removed: ahash::AHashSet<u64>,
     registry_sets: Vec<std::sync::Arc<dnc::PhoneSet>>,
     /// Keep every exclusion in the general index (for comparisons and debugging).
@@ -92,8 +92,27 @@ impl RuleSet {
             });
             return;
         }
-        self.registry.push(v);
-        self.registry_sorted = false;
+        match self.registry.last_mut() {
+            Some(c) if c.len() < (1 << 20) => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(1 << 20);
+                c.push(v);
+                self.registry.push(c);
+            }
+        }
+        self.registry_sorted = None;
+    }
+
+    /// Adds a chunk of registry keys (bulk loaders).
+    pub fn add_registry_chunk(&mut self, keys: Vec<u64>) {
+        if self.no_compact {
+            keys.into_iter().for_each(|v| self.add_registry_key(v));
+            return;
+        }
+        if !keys.is_empty() {
+            self.registry.push(keys);
+            self.registry_sorted = None;
+        }
     }
 
     /// Adds a prebuilt compact set (`scrub index build`).
@@ -106,19 +125,21 @@ impl RuleSet {
     }
 
     pub fn registry_pending(&self) -> usize {
-        self.registry.len()
+        self.registry.iter().map(Vec::len).sum()
     }
 
     fn registry_contains(&mut self, v: u64) -> bool {
         if self.registry_removed.contains(&v) {
             return false;
         }
-        if !self.registry_sorted {
-            self.registry.par_sort_unstable();
-            self.registry.dedup();
-            self.registry_sorted = true;
+        if self.registry_sorted.is_none() {
+            let mut all: Vec<u64> = self.registry.concat();
+            all.par_sort_unstable();
+            all.dedup();
+            self.registry_sorted = Some(all);
         }
-        self.registry.binary_search(&v).is_ok() || self.registry_sets.iter().any(|s| s.contains(v))
+        let in_pending = self.registry_sorted.as_ref().is_some_and(|s| s.binary_search(&v).is_ok());
+        in_pending || self.registry_sets.iter().any(|s| s.contains(v))
     }
 
     /// Before an act line changes an identity held in the compact set, move it
@@ -204,16 +225,15 @@ impl RuleSet {
 
     /// Takes the registry keys collected so far, sorted and deduplicated, minus
     /// numbers moved back to the general index (for `scrub index build`).
-    pub fn take_registry_keys(&mut self) -> Vec<u64> {
+    pub fn take_registry_keys(&mut self) -> Vec<Vec<u64>> {
         let mut keys = std::mem::take(&mut self.registry);
+        self.registry_sorted = None;
         for s in std::mem::take(&mut self.registry_sets) {
-            keys.extend(s.iter());
+            keys.push(s.iter().collect());
         }
-        keys.par_sort_unstable();
-        keys.dedup();
         let removed = std::mem::take(&mut self.registry_removed);
         if !removed.is_empty() {
-            keys.retain(|v| !removed.contains(v));
+            keys.par_iter_mut().for_each(|c| c.retain(|v| !removed.contains(v)));
         }
         keys
     }
@@ -226,8 +246,9 @@ impl RuleSet {
     fn take_registry(&mut self) -> exclusions::Registry {
         let mut sets = std::mem::take(&mut self.registry_sets);
         let keys = std::mem::take(&mut self.registry);
+        self.registry_sorted = None;
         if !keys.is_empty() {
-            sets.insert(0, std::sync::Arc::new(dnc::PhoneSet::from_unsorted(keys)));
+            sets.insert(0, std::sync::Arc::new(dnc::PhoneSet::from_chunks(keys)));
         }
         exclusions::Registry {
             sets,

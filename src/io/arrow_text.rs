@@ -180,6 +180,8 @@ impl ListText {
 pub enum FieldColumn {
     Text(StringArray),
     List(ListText),
+    /// Integer columns (numberType): read as numbers, never formatted.
+    Int(arrow_array::Int64Array),
 }
 
 impl FieldColumn {
@@ -192,11 +194,19 @@ impl FieldColumn {
         }
     }
 
-    /// The text of a cell (`None` for null or list columns).
+    /// The text of a cell (`None` for null, list or integer columns).
     pub fn text(&self, row: usize) -> Option<&str> {
         match self {
             FieldColumn::Text(a) => (!a.is_null(row)).then(|| a.value(row)),
-            FieldColumn::List(_) => None,
+            FieldColumn::List(_) | FieldColumn::Int(_) => None,
+        }
+    }
+
+    /// The integer of a cell of an integer column.
+    pub fn int(&self, row: usize) -> Option<i64> {
+        match self {
+            FieldColumn::Int(a) => (!a.is_null(row)).then(|| a.value(row)),
+            _ => None,
         }
     }
 }

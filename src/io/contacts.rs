@@ -236,7 +236,8 @@ impl ChunkView<'_> {
                 for (k, c) in cols.iter().enumerate() {
                     f[k] = c.as_ref().and_then(|c| c.text(i));
                 }
-                let raw = raw_of(&f);
+                let mut raw = raw_of(&f);
+                raw.number_type_int = cols[6].as_ref().and_then(|c| c.int(i));
                 rec.fill(&raw, default_zone).map_err(|e| e.to_string())?;
                 if let Some(FieldColumn::List(l)) = &cols[10] {
                     for g in l.items(i) {
@@ -262,5 +263,6 @@ fn raw_of<'a>(f: &[Option<&'a str>; 11]) -> RawRecord<'a> {
         time_zone: f[8],
         product: f[9],
         geocodes: f[10],
+        number_type_int: None,
     }
 }

@@ -147,6 +147,7 @@ fn load_csv(
             purpose: get(8),
             geocodes: get(9),
             status: get(10),
+            number_type_int: None,
         };
         if let Some(d) = dedup.as_mut() {
             if !d.is_new(&a) {
@@ -217,6 +218,7 @@ fn load_parquet(
                 time,
                 disposition: text(6, r),
                 number_type: text(7, r),
+                number_type_int: cols[7].as_ref().and_then(|c| c.int(r)),
                 purpose: text(8, r),
                 geocodes: text(9, r),
                 status: text(10, r),

@@ -642,9 +642,7 @@ fn load_parquet_exclusions(
     for g in groups {
         let g = g?;
         report.exclusions += g.registry.len();
-        for v in g.registry {
-            rules.add_registry_key(v);
-        }
+        rules.add_registry_chunk(g.registry);
         for (row, r) in g.others {
             match r {
                 Ok(e) => {

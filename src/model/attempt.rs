@@ -24,6 +24,8 @@ pub struct Attempt<'a> {
     /// Comma-separated geocodes; list-typed values are passed separately to the builder.
     pub geocodes: Option<&'a str>,
     pub status: Option<&'a str>,
+    /// numberType from a typed integer column (takes precedence).
+    pub number_type_int: Option<i64>,
 }
 
 impl<'a> Attempt<'a> {
@@ -65,7 +67,7 @@ impl<'a> Attempt<'a> {
 
     pub fn number_type(&self) -> Result<Option<i64>, FieldError> {
         match normalize::present(self.number_type) {
-            None => Ok(None),
+            None => Ok(self.number_type_int),
             Some(n) => super::record::parse_number_type(n)
                 .map(Some)
                 .ok_or_else(|| FieldError::new("numberType", format!("'{n}' is not an integer"))),
@@ -90,6 +92,7 @@ impl<'a> Attempt<'a> {
             purpose: d.purpose.as_deref(),
             geocodes,
             status: d.status.as_deref(),
+            number_type_int: None,
         }
     }
 }

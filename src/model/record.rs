@@ -27,6 +27,8 @@ pub struct RawRecord<'a> {
     pub product: Option<&'a str>,
     /// Comma-separated geocodes (CSV); list-typed values go through [`Record::add_geocode`].
     pub geocodes: Option<&'a str>,
+    /// numberType from a typed integer column (takes precedence over `number_type`).
+    pub number_type_int: Option<i64>,
 }
 
 /// A normalised record. Empty strings mean absent.
@@ -109,7 +111,7 @@ impl Record {
                 .ok_or_else(|| FieldError::new("timeZone", format!("unknown time zone '{z}'")))?,
         };
         self.number_type = match normalize::present(raw.number_type) {
-            None => None,
+            None => raw.number_type_int,
             Some(n) => Some(parse_number_type(n).ok_or_else(|| {
                 FieldError::new("numberType", format!("'{n}' is not an integer"))
             })?),
@@ -193,6 +195,7 @@ impl Record {
             time_zone: req.time_zone.as_deref(),
             product: req.product.as_deref(),
             geocodes: None,
+            number_type_int: None,
         };
         let mut rec = Record::default();
         rec.fill(&raw, default_zone)?;
