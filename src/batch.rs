@@ -96,6 +96,8 @@ pub struct Summary {
     pub rule_files: RuleLoadReport,
     pub history_rows: usize,
     pub history_disabled: usize,
+    /// Enabled attempts no loaded tracker can count at as-of (outside every window).
+    pub history_out_of_reach: usize,
     pub history: HistoryLoadReport,
     pub outputs: BTreeMap<String, String>,
     pub threads: usize,
@@ -112,6 +114,7 @@ pub fn build_engine(
     config: Option<&PathBuf>,
     skip_bad_rules: bool,
     no_compact: bool,
+    now: DateTime<Utc>,
     phases: &mut Phases,
 ) -> Result<(Engine, RuleLoadReport, HistoryLoadReport), LoadError> {
     let t = Instant::now();
@@ -127,7 +130,8 @@ pub fn build_engine(
     };
     phases.load_rules_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let mut hb = HistoryBuilder::default();
+    let (from, to) = crate::engine::history_window(&set, now);
+    let mut hb = HistoryBuilder::with_window(from, to);
     let mut hreport = HistoryLoadReport::default();
     for p in history {
         load_history(p, &mut hb, &mut hreport)?;
@@ -157,6 +161,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         opts.config.as_ref(),
         opts.skip_bad_rules,
         opts.no_compact,
+        opts.as_of,
         &mut phases,
     )?;
     for s in &rule_report.skipped {
@@ -177,23 +182,15 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     for (path, select) in targets {
         if let Some(p) = path {
             sinks.push(
-                Sink::create(Some(p), &headers, schema.as_ref(), select).map_err(|e| {
-                    RunError::Write {
-                        path: p.clone(),
-                        source: e,
-                    }
-                })?,
+                Sink::create(Some(p), &headers, schema.as_ref(), select)
+                    .map_err(|e| RunError::Write { path: p.clone(), source: e })?,
             );
         }
     }
     if !any_output {
         sinks.push(
-            Sink::create(None, &headers, schema.as_ref(), Select::Valid).map_err(|e| {
-                RunError::Write {
-                    path: "-".into(),
-                    source: e,
-                }
-            })?,
+            Sink::create(None, &headers, schema.as_ref(), Select::Valid)
+                .map_err(|e| RunError::Write { path: "-".into(), source: e })?,
         );
     }
 
@@ -205,11 +202,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         } else {
             "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
         };
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(style)
-                .unwrap()
-                .progress_chars("=> "),
-        );
+        pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
         Some(pb)
     } else {
         None
@@ -264,10 +257,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 let t = Instant::now();
                 for sink in sinks_ref.iter_mut() {
                     sink.write_chunk(&chunk, &results)
-                        .map_err(|e| RunError::Write {
-                            path: sink.path().to_path_buf(),
-                            source: e,
-                        })?;
+                        .map_err(|e| RunError::Write { path: sink.path().to_path_buf(), source: e })?;
                 }
                 busy += t.elapsed();
             }
@@ -319,9 +309,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                     Err(reason) => {
                         counts.rejected += 1;
                         if counts.samples.len() < 20 {
-                            counts
-                                .samples
-                                .push(format!("row {}: {reason}", input_rows + i as u64 + 1));
+                            counts.samples.push(format!("row {}: {reason}", input_rows + i as u64 + 1));
                         }
                     }
                 }
@@ -361,8 +349,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     }
     for s in sinks {
         let path = s.path().to_path_buf();
-        s.finish()
-            .map_err(|e| RunError::Write { path, source: e })?;
+        s.finish().map_err(|e| RunError::Write { path, source: e })?;
     }
 
     phases.read_contacts_s = read_time.as_secs_f64();
@@ -376,16 +363,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         allowed: counts.allowed,
         restricted: counts.restricted,
         rejected: counts.rejected,
-        restriction_types: counts
-            .types
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        message_types: counts
-            .messages
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        restriction_types: counts.types.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        message_types: counts.messages.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
         rules_loaded: RulesLoaded {
             exclusions: engine.exclusions.len() + engine.exclusions.registry_len(),
             registry_numbers: engine.exclusions.registry_len(),
@@ -397,36 +376,24 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         rule_files: rule_report,
         history_rows: engine.history.rows_read,
         history_disabled: engine.history.disabled,
+        history_out_of_reach: engine.history.skipped,
         history: hreport,
         outputs,
         threads: rayon::current_num_threads(),
-        records_per_second: if phases.total_s > 0.0 {
-            input_rows as f64 / phases.total_s
-        } else {
-            0.0
-        },
+        records_per_second: if phases.total_s > 0.0 { input_rows as f64 / phases.total_s } else { 0.0 },
         phases,
         reject_samples: counts.samples,
     };
     if let Some(p) = &opts.summary {
-        write_atomic(
-            p,
-            serde_json::to_vec_pretty(&summary).expect("summary serialises"),
-        )
-        .map_err(|e| RunError::Write {
-            path: p.clone(),
-            source: e,
-        })?;
+        write_atomic(p, serde_json::to_vec_pretty(&summary).expect("summary serialises"))
+            .map_err(|e| RunError::Write { path: p.clone(), source: e })?;
     }
     Ok(summary)
 }
 
 /// Writes a small file atomically (temporary name, then rename).
 pub fn write_atomic(path: &std::path::Path, bytes: Vec<u8>) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

@@ -65,9 +65,7 @@ impl Nanp {
     fn new() -> Nanp {
         let n11 = |x: u16| x % 100 == 11;
         Nanp {
-            npa: (200..990)
-                .filter(|&x| !n11(x) && (x / 10) % 10 != 9)
-                .collect(),
+            npa: (200..990).filter(|&x| !n11(x) && (x / 10) % 10 != 9).collect(),
             nxx: (200..1000).filter(|&x| !n11(x)).collect(),
         }
     }
@@ -106,49 +104,25 @@ impl Registry {
         while gcd(step, space) != 1 {
             step += 2;
         }
-        Registry {
-            n,
-            step,
-            offset: mix(seed ^ 7) % space,
-            nanp,
-        }
+        Registry { n, step, offset: mix(seed ^ 7) % space, nanp }
     }
     fn get(&self, k: u64) -> u64 {
         let space = self.nanp.space();
-        self.nanp
-            .number(((k as u128 * self.step as u128 + self.offset as u128) % space as u128) as u64)
+        self.nanp.number(((k as u128 * self.step as u128 + self.offset as u128) % space as u128) as u64)
     }
 }
 
 const ZONES: [(&str, u32, &[&str]); 7] = [
-    (
-        "America/New_York",
-        47,
-        &["NY", "FL", "PA", "GA", "NC", "NJ", "VA", "MA", "MI", "OH"],
-    ),
-    (
-        "America/Chicago",
-        29,
-        &["TX", "IL", "MN", "WI", "MO", "TN", "AL", "LA"],
-    ),
+    ("America/New_York", 47, &["NY", "FL", "PA", "GA", "NC", "NJ", "VA", "MA", "MI", "OH"]),
+    ("America/Chicago", 29, &["TX", "IL", "MN", "WI", "MO", "TN", "AL", "LA"]),
     ("America/Denver", 5, &["CO", "UT", "NM"]),
     ("America/Phoenix", 2, &["AZ"]),
     ("America/Los_Angeles", 15, &["CA", "WA", "OR", "NV"]),
     ("America/Anchorage", 1, &["AK"]),
     ("Pacific/Honolulu", 1, &["HI"]),
 ];
-const LISTS: [&str; 4] = [
-    "Collections-Early",
-    "Collections-Late",
-    "CardSales",
-    "Service",
-];
-const PRODUCTS: [&str; 4] = [
-    "Gold Card",
-    "Platinum Card",
-    "Travel Insurance",
-    "Auto Loan",
-];
+const LISTS: [&str; 4] = ["Collections-Early", "Collections-Late", "CardSales", "Service"];
+const PRODUCTS: [&str; 4] = ["Gold Card", "Platinum Card", "Travel Insurance", "Auto Loan"];
 const DISPOSITIONS: [(&str, u32); 7] = [
     ("NoAnswer", 45),
     ("Busy", 10),
@@ -189,12 +163,7 @@ struct World {
 impl World {
     fn account(&self, a: u64) -> Account {
         let (zone, state) = zone_of(h(self.seed, 1, a / 2));
-        Account {
-            account: format!("AC{:09}", a),
-            customer: format!("CU{:09}", a / 2),
-            zone,
-            state,
-        }
+        Account { account: format!("AC{:09}", a), customer: format!("CU{:09}", a / 2), zone, state }
     }
     /// Phone slot s (0..2) of account a; about 10% are on the registry.
     fn phone(&self, a: u64, slot: u64) -> u64 {
@@ -206,20 +175,11 @@ impl World {
         }
     }
     fn email(&self, a: u64) -> String {
-        format!(
-            "user{}.{}@example.com",
-            a / 2,
-            h(self.seed, 3, a / 2) % 1000
-        )
+        format!("user{}.{}@example.com", a / 2, h(self.seed, 3, a / 2) % 1000)
     }
     fn ssn(&self, a: u64) -> String {
         let x = h(self.seed, 4, a / 2) % 1_000_000_000;
-        format!(
-            "{:03}-{:02}-{:04}",
-            x / 1_000_000 % 900 + 100,
-            x / 10_000 % 100,
-            x % 10_000
-        )
+        format!("{:03}-{:02}-{:04}", x / 1_000_000 % 900 + 100, x / 10_000 % 100, x % 10_000)
     }
     /// A skewed account choice: 30% of picks go to the hottest 0.5% of accounts.
     fn skewed_account(&self, x: u64) -> u64 {
@@ -237,33 +197,20 @@ fn utf8(name: &str) -> Field {
 }
 
 fn ts(name: &str) -> Field {
-    Field::new(
-        name,
-        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-        true,
-    )
+    Field::new(name, DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true)
 }
 
 fn geo_field(csv: bool) -> Field {
     if csv {
         utf8("geocodes")
     } else {
-        Field::new(
-            "geocodes",
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-            true,
-        )
+        Field::new("geocodes", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true)
     }
 }
 
 fn geo_array(values: &[[&str; 2]], csv: bool) -> ArrayRef {
     if csv {
-        return Arc::new(StringArray::from(
-            values
-                .iter()
-                .map(|g| format!("{},{}", g[0], g[1]))
-                .collect::<Vec<_>>(),
-        ));
+        return Arc::new(StringArray::from(values.iter().map(|g| format!("{},{}", g[0], g[1])).collect::<Vec<_>>()));
     }
     let mut b = ListBuilder::new(StringBuilder::new());
     for g in values {
@@ -284,19 +231,14 @@ impl Out {
     fn create(path: &Path, schema: SchemaRef, csv: bool) -> std::io::Result<Out> {
         let f = File::create(path)?;
         if csv {
-            return Ok(Out::Csv(
-                csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, f)),
-                false,
-            ));
+            return Ok(Out::Csv(csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, f)), false));
         }
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap()))
             .set_max_row_group_row_count(Some(1 << 20))
             .set_dictionary_enabled(false)
             .build();
-        Ok(Out::Parquet(
-            ArrowWriter::try_new(f, schema, Some(props)).map_err(std::io::Error::other)?,
-        ))
+        Ok(Out::Parquet(ArrowWriter::try_new(f, schema, Some(props)).map_err(std::io::Error::other)?))
     }
     fn write(&mut self, b: &RecordBatch) -> std::io::Result<()> {
         match self {
@@ -347,10 +289,8 @@ fn write_chunks(
     let mut c = 0;
     while c < n_chunks {
         let end = (c + wave).min(n_chunks);
-        let batches: Vec<RecordBatch> = (c..end)
-            .into_par_iter()
-            .map(|k| make(k * CHUNK, ((k + 1) * CHUNK).min(rows)))
-            .collect();
+        let batches: Vec<RecordBatch> =
+            (c..end).into_par_iter().map(|k| make(k * CHUNK, ((k + 1) * CHUNK).min(rows))).collect();
         for b in &batches {
             out.write(b)?;
         }
@@ -363,18 +303,9 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
     std::fs::create_dir_all(o.out.join("rules"))?;
     let ext = if o.csv { "csv" } else { "parquet" };
     let accounts = o.accounts.unwrap_or((o.contacts / 3).max(1)).max(1);
-    let w = World {
-        seed: o.seed,
-        accounts,
-        registry: Registry::new(o.seed, o.dnc),
-        nanp: Nanp::new(),
-    };
-    let mut report = GenReport {
-        contacts: o.contacts,
-        registry_numbers: o.dnc,
-        history: o.history,
-        ..Default::default()
-    };
+    let w = World { seed: o.seed, accounts, registry: Registry::new(o.seed, o.dnc), nanp: Nanp::new() };
+    let mut report =
+        GenReport { contacts: o.contacts, registry_numbers: o.dnc, history: o.history, ..Default::default() };
 
     // ---------------------------------------------------------------- contacts
     let schema = Arc::new(Schema::new(vec![
@@ -400,11 +331,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
             7 | 8 => "SMS",
             _ => "Email",
         };
-        let addr = if ch == "Email" {
-            w.email(a)
-        } else {
-            w.phone(a, (x >> 44) % 2).to_string()
-        };
+        let addr = if ch == "Email" { w.email(a) } else { w.phone(a, (x >> 44) % 2).to_string() };
         let list = LISTS[((x >> 48) % 4) as usize];
         let purpose = match list {
             "CardSales" => "Sales",
@@ -412,59 +339,35 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
             _ => "Collections",
         };
         let product = (purpose == "Sales").then(|| PRODUCTS[((x >> 52) % 4) as usize]);
-        (
-            acc,
-            ch,
-            addr,
-            list,
-            purpose,
-            product,
-            ((x >> 56) % 4 + 1) as i64,
-            a,
-        )
+        (acc, ch, addr, list, purpose, product, ((x >> 56) % 4 + 1) as i64, a)
     };
-    write_chunks(
-        &o.out.join(format!("contacts.{ext}")),
-        schema.clone(),
-        o.csv,
-        o.contacts,
-        |s, e| {
-            let rows: Vec<_> = (s..e).map(contact).collect();
-            let col = |f: &dyn Fn(
-                &(Account, &str, String, &str, &str, Option<&str>, i64, u64),
-            ) -> Option<String>|
-             -> ArrayRef {
+    write_chunks(&o.out.join(format!("contacts.{ext}")), schema.clone(), o.csv, o.contacts, |s, e| {
+        let rows: Vec<_> = (s..e).map(contact).collect();
+        let col =
+            |f: &dyn Fn(&(Account, &str, String, &str, &str, Option<&str>, i64, u64)) -> Option<String>| -> ArrayRef {
                 Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
             };
-            RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(StringArray::from(
-                        (s..e).map(|i| format!("R{i:010}")).collect::<Vec<_>>(),
-                    )),
-                    col(&|r| Some(r.1.to_string())),
-                    col(&|r| Some(r.2.clone())),
-                    col(&|r| Some(r.0.customer.clone())),
-                    col(&|r| Some(r.0.account.clone())),
-                    col(&|r| Some(w.ssn(r.7))),
-                    col(&|r| Some(r.3.to_string())),
-                    Arc::new(Int64Array::from(
-                        rows.iter()
-                            .map(|r| if r.1 == "Email" { None } else { Some(r.6) })
-                            .collect::<Vec<_>>(),
-                    )),
-                    geo_array(
-                        &rows.iter().map(|r| ["US", r.0.state]).collect::<Vec<_>>(),
-                        o.csv,
-                    ),
-                    col(&|r| Some(r.4.to_string())),
-                    col(&|r| Some(r.0.zone.to_string())),
-                    col(&|r| r.5.map(str::to_string)),
-                ],
-            )
-            .expect("contacts batch")
-        },
-    )?;
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from((s..e).map(|i| format!("R{i:010}")).collect::<Vec<_>>())),
+                col(&|r| Some(r.1.to_string())),
+                col(&|r| Some(r.2.clone())),
+                col(&|r| Some(r.0.customer.clone())),
+                col(&|r| Some(r.0.account.clone())),
+                col(&|r| Some(w.ssn(r.7))),
+                col(&|r| Some(r.3.to_string())),
+                Arc::new(Int64Array::from(
+                    rows.iter().map(|r| if r.1 == "Email" { None } else { Some(r.6) }).collect::<Vec<_>>(),
+                )),
+                geo_array(&rows.iter().map(|r| ["US", r.0.state]).collect::<Vec<_>>(), o.csv),
+                col(&|r| Some(r.4.to_string())),
+                col(&|r| Some(r.0.zone.to_string())),
+                col(&|r| r.5.map(str::to_string)),
+            ],
+        )
+        .expect("contacts batch")
+    })?;
 
     // ---------------------------------------------------------------- exclusions
     let schema = Arc::new(Schema::new(vec![
@@ -481,84 +384,76 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
     let asof_ms = o.as_of.timestamp_millis();
     let day = 86_400_000i64;
     let total = o.dnc + others * 6;
-    write_chunks(
-        &o.out.join(format!("exclusions.{ext}")),
-        schema.clone(),
-        o.csv,
-        total,
-        |s, e| {
-            let mut id = Vec::new();
-            let mut ty = Vec::new();
-            let mut val = Vec::new();
-            let mut list = Vec::new();
-            let mut reason = Vec::new();
-            let mut start = Vec::new();
-            let mut end = Vec::new();
-            for k in s..e {
-                if k < o.dnc {
-                    id.push(None);
-                    ty.push(Some("Voice"));
-                    val.push(Some(w.registry.get(k).to_string()));
-                    list.push(None);
-                    reason.push(None);
-                    start.push(None);
-                    end.push(None);
-                    continue;
-                }
-                // the rest: exclusions matching generated contacts, six kinds
-                let j = k - o.dnc;
-                let x = h(o.seed, 20, j);
-                let a = x % accounts;
-                let kind = j % 6;
-                id.push(Some(format!("ex-{j:07}")));
-                let (t, v) = match kind {
-                    0 => ("Account", w.account(a).account),
-                    1 => ("SMS", w.phone(a, (x >> 40) % 2).to_string()),
-                    2 => ("Email", w.email(a)),
-                    3 => ("SSN", w.ssn(a)),
-                    _ => ("Voice", w.phone(a, (x >> 40) % 2).to_string()),
-                };
-                ty.push(Some(t));
-                val.push(Some(v));
-                // kind 4: list-scoped; kind 5: timed (some active now, some starting later)
-                list.push((kind == 4).then_some(LISTS[((x >> 44) % 4) as usize]));
-                reason.push(Some(
-                    [
-                        "Customer request",
-                        "Litigation",
-                        "Cease and desist",
-                        "Deceased",
-                        "Campaign opt-out",
-                        "Hardship pause",
-                    ][kind as usize],
-                ));
-                let (st, en) = if kind == 5 {
-                    let s0 = asof_ms + ((x >> 48) % 10) as i64 * day - 5 * day;
-                    (Some(s0), Some(s0 + ((x >> 52) % 20 + 1) as i64 * day))
-                } else {
-                    (None, None)
-                };
-                start.push(st);
-                end.push(en);
+    write_chunks(&o.out.join(format!("exclusions.{ext}")), schema.clone(), o.csv, total, |s, e| {
+        let mut id = Vec::new();
+        let mut ty = Vec::new();
+        let mut val = Vec::new();
+        let mut list = Vec::new();
+        let mut reason = Vec::new();
+        let mut start = Vec::new();
+        let mut end = Vec::new();
+        for k in s..e {
+            if k < o.dnc {
+                id.push(None);
+                ty.push(Some("Voice"));
+                val.push(Some(w.registry.get(k).to_string()));
+                list.push(None);
+                reason.push(None);
+                start.push(None);
+                end.push(None);
+                continue;
             }
-            let tz = |v: Vec<Option<i64>>| {
-                Arc::new(TimestampMillisecondArray::from(v).with_timezone("UTC")) as ArrayRef
+            // the rest: exclusions matching generated contacts, six kinds
+            let j = k - o.dnc;
+            let x = h(o.seed, 20, j);
+            let a = x % accounts;
+            let kind = j % 6;
+            id.push(Some(format!("ex-{j:07}")));
+            let (t, v) = match kind {
+                0 => ("Account", w.account(a).account),
+                1 => ("SMS", w.phone(a, (x >> 40) % 2).to_string()),
+                2 => ("Email", w.email(a)),
+                3 => ("SSN", w.ssn(a)),
+                _ => ("Voice", w.phone(a, (x >> 40) % 2).to_string()),
             };
-            RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(StringArray::from(id)),
-                    Arc::new(StringArray::from(ty)),
-                    Arc::new(StringArray::from(val)),
-                    Arc::new(StringArray::from(list)),
-                    Arc::new(StringArray::from(reason)),
-                    tz(start),
-                    tz(end),
-                ],
-            )
-            .expect("exclusions batch")
-        },
-    )?;
+            ty.push(Some(t));
+            val.push(Some(v));
+            // kind 4: list-scoped; kind 5: timed (some active now, some starting later)
+            list.push((kind == 4).then_some(LISTS[((x >> 44) % 4) as usize]));
+            reason.push(Some(
+                [
+                    "Customer request",
+                    "Litigation",
+                    "Cease and desist",
+                    "Deceased",
+                    "Campaign opt-out",
+                    "Hardship pause",
+                ][kind as usize],
+            ));
+            let (st, en) = if kind == 5 {
+                let s0 = asof_ms + ((x >> 48) % 10) as i64 * day - 5 * day;
+                (Some(s0), Some(s0 + ((x >> 52) % 20 + 1) as i64 * day))
+            } else {
+                (None, None)
+            };
+            start.push(st);
+            end.push(en);
+        }
+        let tz = |v: Vec<Option<i64>>| Arc::new(TimestampMillisecondArray::from(v).with_timezone("UTC")) as ArrayRef;
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(id)),
+                Arc::new(StringArray::from(ty)),
+                Arc::new(StringArray::from(val)),
+                Arc::new(StringArray::from(list)),
+                Arc::new(StringArray::from(reason)),
+                tz(start),
+                tz(end),
+            ],
+        )
+        .expect("exclusions batch")
+    })?;
 
     // ---------------------------------------------------------------- history
     let schema = Arc::new(Schema::new(vec![
@@ -575,103 +470,73 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
         utf8("status"),
     ]));
     let span_ms = 45 * day;
-    write_chunks(
-        &o.out.join(format!("history.{ext}")),
-        schema.clone(),
-        o.csv,
-        o.history,
-        |s, e| {
-            let n = (e - s) as usize;
-            let (
-                mut ch,
-                mut addr,
-                mut cu,
-                mut ac,
-                mut t,
-                mut tz,
-                mut disp,
-                mut nt,
-                mut pu,
-                mut geo,
-                mut st,
-            ) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            for i in s..e {
-                let x = h(o.seed, 30, i);
-                let y = h(o.seed, 31, i);
-                let a = w.skewed_account(x);
-                let acc = w.account(a);
-                let channel = match y % 20 {
-                    0..=15 => "Voice",
-                    16..=18 => "SMS",
-                    _ => "Email",
-                };
-                ch.push(channel);
-                addr.push(if channel == "Email" {
-                    w.email(a)
-                } else {
-                    w.phone(a, (y >> 8) % 2).to_string()
-                });
-                t.push(asof_ms - ((y >> 12) % span_ms as u64) as i64 - 1000);
-                let mut r = ((y >> 40) % 100) as u32;
-                let mut d = "NoAnswer";
-                for (name, wt) in DISPOSITIONS {
-                    if r < wt {
-                        d = name;
-                        break;
-                    }
-                    r -= wt;
+    write_chunks(&o.out.join(format!("history.{ext}")), schema.clone(), o.csv, o.history, |s, e| {
+        let n = (e - s) as usize;
+        let (mut ch, mut addr, mut cu, mut ac, mut t, mut tz, mut disp, mut nt, mut pu, mut geo, mut st) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for i in s..e {
+            let x = h(o.seed, 30, i);
+            let y = h(o.seed, 31, i);
+            let a = w.skewed_account(x);
+            let acc = w.account(a);
+            let channel = match y % 20 {
+                0..=15 => "Voice",
+                16..=18 => "SMS",
+                _ => "Email",
+            };
+            ch.push(channel);
+            addr.push(if channel == "Email" { w.email(a) } else { w.phone(a, (y >> 8) % 2).to_string() });
+            t.push(asof_ms - ((y >> 12) % span_ms as u64) as i64 - 1000);
+            let mut r = ((y >> 40) % 100) as u32;
+            let mut d = "NoAnswer";
+            for (name, wt) in DISPOSITIONS {
+                if r < wt {
+                    d = name;
+                    break;
                 }
-                if channel != "Voice" {
-                    d = "Delivered";
-                }
-                disp.push(d);
-                nt.push(((y >> 48) % 4 + 1) as i64);
-                pu.push(if (y >> 52) % 5 == 0 {
-                    "Sales"
-                } else {
-                    "Collections"
-                });
-                geo.push(["US", acc.state]);
-                st.push(if (y >> 56) % 50 == 0 {
-                    "Disabled"
-                } else {
-                    "Enabled"
-                });
-                tz.push(acc.zone);
-                cu.push(acc.customer);
-                ac.push(acc.account);
+                r -= wt;
             }
-            RecordBatch::try_new(
-                schema.clone(),
-                vec![
-                    Arc::new(StringArray::from(ch)),
-                    Arc::new(StringArray::from(addr)),
-                    Arc::new(StringArray::from(cu)),
-                    Arc::new(StringArray::from(ac)),
-                    Arc::new(TimestampMillisecondArray::from(t).with_timezone("UTC")),
-                    Arc::new(StringArray::from(tz)),
-                    Arc::new(StringArray::from(disp)),
-                    Arc::new(Int64Array::from(nt)),
-                    Arc::new(StringArray::from(pu)),
-                    geo_array(&geo, o.csv),
-                    Arc::new(StringArray::from(st)),
-                ],
-            )
-            .expect("history batch")
-        },
-    )?;
+            if channel != "Voice" {
+                d = "Delivered";
+            }
+            disp.push(d);
+            nt.push(((y >> 48) % 4 + 1) as i64);
+            pu.push(if (y >> 52) % 5 == 0 { "Sales" } else { "Collections" });
+            geo.push(["US", acc.state]);
+            st.push(if (y >> 56) % 50 == 0 { "Disabled" } else { "Enabled" });
+            tz.push(acc.zone);
+            cu.push(acc.customer);
+            ac.push(acc.account);
+        }
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(ch)),
+                Arc::new(StringArray::from(addr)),
+                Arc::new(StringArray::from(cu)),
+                Arc::new(StringArray::from(ac)),
+                Arc::new(TimestampMillisecondArray::from(t).with_timezone("UTC")),
+                Arc::new(StringArray::from(tz)),
+                Arc::new(StringArray::from(disp)),
+                Arc::new(Int64Array::from(nt)),
+                Arc::new(StringArray::from(pu)),
+                geo_array(&geo, o.csv),
+                Arc::new(StringArray::from(st)),
+            ],
+        )
+        .expect("history batch")
+    })?;
 
     // ---------------------------------------------------------------- rules, config, as-of
     let trackers = json!({"attemptTrackers": [
@@ -726,19 +591,13 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
         })
         .collect();
     report.ccts = n_cct;
-    let json_file = |name: &str, v: &serde_json::Value| {
-        std::fs::write(o.out.join(name), serde_json::to_vec_pretty(v).unwrap())
-    };
+    let json_file =
+        |name: &str, v: &serde_json::Value| std::fs::write(o.out.join(name), serde_json::to_vec_pretty(v).unwrap());
     json_file("rules/attempt-trackers.json", &trackers)?;
     json_file("rules/message-trackers.json", &messages)?;
     json_file("rules/quota-controls.json", &quotas)?;
-    json_file(
-        "rules/convenient-contact-times.json",
-        &json!({"convenientContactTimes": ccts}),
-    )?;
-    let exempt: Vec<String> = (0..3)
-        .map(|k| w.phone(h(o.seed, 50, k) % accounts, 0).to_string())
-        .collect();
+    json_file("rules/convenient-contact-times.json", &json!({"convenientContactTimes": ccts}))?;
+    let exempt: Vec<String> = (0..3).map(|k| w.phone(h(o.seed, 50, k) % accounts, 0).to_string()).collect();
     json_file(
         "config.json",
         &json!({"attemptTrackers": {"excludeFromContactAddressRule": [exempt[0]], "excludedContactAddresses": [exempt[1]],
@@ -747,10 +606,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
                 "exclusions": {"retainDays": 14, "retainNoEndTime": false},
                 "convenientContactTimes": {"retainDays": 14}}),
     )?;
-    std::fs::write(
-        o.out.join("asof.txt"),
-        format!("{}\n", crate::time::format_instant(o.as_of)),
-    )?;
+    std::fs::write(o.out.join("asof.txt"), format!("{}\n", crate::time::format_instant(o.as_of)))?;
     Ok(report)
 }
 
@@ -762,12 +618,8 @@ mod tests {
     fn registry_numbers_are_distinct_valid_nanp() {
         let r = Registry::new(42, 100_000);
         let mut v: Vec<u64> = (0..100_000).map(|k| r.get(k)).collect();
-        assert!(v
-            .iter()
-            .all(|&n| (2_000_000_000..10_000_000_000).contains(&n)));
-        assert!(v
-            .iter()
-            .all(|&n| n / 10_000_000 % 100 != 11 && n / 10_000 % 1000 >= 200));
+        assert!(v.iter().all(|&n| (2_000_000_000..10_000_000_000).contains(&n)));
+        assert!(v.iter().all(|&n| n / 10_000_000 % 100 != 11 && n / 10_000 % 1000 >= 200));
         v.sort_unstable();
         v.dedup();
         assert_eq!(v.len(), 100_000);

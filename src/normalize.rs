@@ -80,18 +80,12 @@ mod tests {
     fn phone_digits_only() {
         assert_eq!(digits("+1 (555) 010-2030").as_deref(), Some("15550102030"));
         assert_eq!(digits("call me"), None);
-        assert_eq!(
-            address(Channel::Sms, " 555.010.2030 ").as_deref(),
-            Some("5550102030")
-        );
+        assert_eq!(address(Channel::Sms, " 555.010.2030 ").as_deref(), Some("5550102030"));
     }
 
     #[test]
     fn email_lower_trimmed() {
-        assert_eq!(
-            address(Channel::Email, "  Jo@Example.COM ").as_deref(),
-            Some("jo@example.com")
-        );
+        assert_eq!(address(Channel::Email, "  Jo@Example.COM ").as_deref(), Some("jo@example.com"));
         assert_eq!(lower("ÉCOLE").as_deref(), Some("école"));
     }
 
@@ -100,9 +94,6 @@ mod tests {
         assert_eq!(trimmed("  Acct-9 ").as_deref(), Some("Acct-9"));
         assert_eq!(trimmed("   "), None);
         assert_eq!(present(Some("  ")), None);
-        assert_eq!(
-            split_list(" CA, ,ny ").collect::<Vec<_>>(),
-            vec!["CA", "ny"]
-        );
+        assert_eq!(split_list(" CA, ,ny ").collect::<Vec<_>>(), vec!["CA", "ny"]);
     }
 }

@@ -6,8 +6,7 @@
 //! the first instant after the gap, an ambiguous time is the earlier instant.
 
 use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, SecondsFormat,
-    TimeZone, Utc,
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, SecondsFormat, TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
@@ -31,18 +30,13 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
             return Some(t.with_timezone(&Utc));
         }
     }
-    let naive = fixed
-        .strip_suffix("UTC")
-        .map(str::trim_end)
-        .unwrap_or(&fixed);
+    let naive = fixed.strip_suffix("UTC").map(str::trim_end).unwrap_or(&fixed);
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(naive, fmt) {
             return Some(t.and_utc());
         }
     }
-    NaiveDate::parse_from_str(naive, "%Y-%m-%d")
-        .ok()
-        .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
+    NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok().map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
 }
 
 /// RFC 3339, `Z`, milliseconds, truncated (SPEC §3).
@@ -79,9 +73,7 @@ pub fn local_to_instant(tz: Tz, l: NaiveDateTime) -> DateTime<Utc> {
 pub fn instants_of_local(tz: Tz, l: NaiveDateTime) -> LocalInstants {
     match tz.from_local_datetime(&l) {
         LocalResult::Single(t) => LocalInstants::One(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(a, b) => {
-            LocalInstants::Two(a.with_timezone(&Utc), b.with_timezone(&Utc))
-        }
+        LocalResult::Ambiguous(a, b) => LocalInstants::Two(a.with_timezone(&Utc), b.with_timezone(&Utc)),
         LocalResult::None => LocalInstants::One(first_instant_at_or_after(tz, l)),
     }
 }
@@ -133,26 +125,15 @@ pub fn month_first(d: NaiveDate) -> NaiveDate {
 }
 
 pub fn next_month_first(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 {
-        (d.year() + 1, 1)
-    } else {
-        (d.year(), d.month() + 1)
-    };
+    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
     NaiveDate::from_ymd_opt(y, m, 1).unwrap()
 }
 
 /// Instants in `[from, to]` at which the zone's UTC offset changes (DST
 /// transitions), found by comparing offsets a day apart and bisecting.
-pub fn offset_changes(
-    tz: Tz,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    out: &mut Vec<DateTime<Utc>>,
-) {
+pub fn offset_changes(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>, out: &mut Vec<DateTime<Utc>>) {
     let off = |t: i64| {
-        tz.offset_from_utc_datetime(&DateTime::from_timestamp(t, 0).unwrap().naive_utc())
-            .fix()
-            .local_minus_utc()
+        tz.offset_from_utc_datetime(&DateTime::from_timestamp(t, 0).unwrap().naive_utc()).fix().local_minus_utc()
     };
     let (mut a, end) = (from.timestamp(), to.timestamp());
     while a < end {
@@ -195,14 +176,8 @@ mod tests {
 
     #[test]
     fn formats_millis_truncated() {
-        assert_eq!(
-            format_instant(at("2025-05-17T04:49:56.7609Z")),
-            "2025-05-17T04:49:56.760Z"
-        );
-        assert_eq!(
-            format_instant(at("2025-05-17T04:49:56Z")),
-            "2025-05-17T04:49:56.000Z"
-        );
+        assert_eq!(format_instant(at("2025-05-17T04:49:56.7609Z")), "2025-05-17T04:49:56.760Z");
+        assert_eq!(format_instant(at("2025-05-17T04:49:56Z")), "2025-05-17T04:49:56.000Z");
     }
 
     #[test]
@@ -227,16 +202,8 @@ mod tests {
     fn finds_transitions() {
         let ny: Tz = "America/New_York".parse().unwrap();
         let mut v = vec![];
-        offset_changes(
-            ny,
-            at("2026-03-01T00:00:00Z"),
-            at("2026-11-10T00:00:00Z"),
-            &mut v,
-        );
-        assert_eq!(
-            v,
-            vec![at("2026-03-08T07:00:00Z"), at("2026-11-01T06:00:00Z")]
-        );
+        offset_changes(ny, at("2026-03-01T00:00:00Z"), at("2026-11-10T00:00:00Z"), &mut v);
+        assert_eq!(v, vec![at("2026-03-08T07:00:00Z"), at("2026-11-01T06:00:00Z")]);
     }
 
     #[test]

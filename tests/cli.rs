@@ -12,10 +12,7 @@ use serde_json::Value;
 const ASOF: &str = "2026-11-02T15:00:00Z";
 
 fn scrub(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scrub"))
-        .args(args)
-        .output()
-        .expect("run scrub")
+    Command::new(env!("CARGO_BIN_EXE_scrub")).args(args).output().expect("run scrub")
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -31,17 +28,12 @@ fn s(p: &Path) -> &str {
 fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(p).unwrap();
     let h = r.headers().unwrap().iter().map(str::to_string).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(str::to_string).collect())
-        .collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(str::to_string).collect()).collect();
     (h, rows)
 }
 
 fn col(h: &[String], name: &str) -> usize {
-    h.iter()
-        .position(|x| x == name)
-        .unwrap_or_else(|| panic!("no column {name} in {h:?}"))
+    h.iter().position(|x| x == name).unwrap_or_else(|| panic!("no column {name} in {h:?}"))
 }
 
 const RULES: &str = r#"[
@@ -116,16 +108,7 @@ fn csv_round_trip_passes_columns_through_and_counts_add_up() {
     let (h, rows) = read_csv(&out);
     assert_eq!(
         &h[..8],
-        &[
-            "id",
-            "zip",
-            "contactChannel",
-            "contactAddress",
-            "accountNumber",
-            "product",
-            "timeZone",
-            "note"
-        ]
+        &["id", "zip", "contactChannel", "contactAddress", "accountNumber", "product", "timeZone", "note"]
     );
     assert_eq!(
         &h[8..],
@@ -142,61 +125,29 @@ fn csv_round_trip_passes_columns_through_and_counts_add_up() {
     );
     assert_eq!(rows.len(), 3, "valid rows only, in input order");
     assert_eq!(rows[0][..2], ["1".to_string(), "00123".to_string()]);
-    assert_eq!(
-        rows[0][3], "(212) 555-0101",
-        "address passed through unchanged"
-    );
+    assert_eq!(rows[0][3], "(212) 555-0101", "address passed through unchanged");
     assert_eq!(rows[0][7], "quoted, with comma");
-    assert_eq!(
-        rows[0][8..12],
-        ["true", "ExclusionVoice", "ex-1", ""].map(String::from)
-    );
-    assert_eq!(
-        rows[1][8..11],
-        ["true", "ExclusionAccount", "ex-2"].map(String::from)
-    );
-    assert_eq!(
-        rows[1][col(&h, "restrictionEndTime")],
-        "2026-11-05T00:00:00.000Z"
-    );
+    assert_eq!(rows[0][8..12], ["true", "ExclusionVoice", "ex-1", ""].map(String::from));
+    assert_eq!(rows[1][8..11], ["true", "ExclusionAccount", "ex-2"].map(String::from));
+    assert_eq!(rows[1][col(&h, "restrictionEndTime")], "2026-11-05T00:00:00.000Z");
     // row 3: SMS + Voice attempts today on AC-2 (v3 tracker counts across channels) → restricted
-    assert_eq!(
-        rows[2][col(&h, "restrictionType")],
-        "AttemptTrackerAccountSMS"
-    );
+    assert_eq!(rows[2][col(&h, "restrictionType")], "AttemptTrackerAccountSMS");
     assert_eq!(rows[2][col(&h, "restrictedRuleName")], "Two a day");
-    assert_eq!(
-        rows[2][col(&h, "restrictionEndTime")],
-        "2026-11-03T06:00:00.000Z"
-    );
+    assert_eq!(rows[2][col(&h, "restrictionEndTime")], "2026-11-03T06:00:00.000Z");
     assert_eq!(rows[2][col(&h, "availableQuota")], "6");
 
     let (rh, rrows) = read_csv(&rejects);
     assert_eq!(rh.last().unwrap(), "reason");
-    assert_eq!(
-        rrows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
-        vec!["4", "5", "6"]
-    );
+    assert_eq!(rrows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), vec!["4", "5", "6"]);
     assert!(rrows[0].last().unwrap().contains("contactChannel"));
     assert!(rrows[1].last().unwrap().contains("timeZone"));
-    assert!(
-        rrows[2]
-            .last()
-            .unwrap()
-            .contains("9 fields but the header has 8"),
-        "{:?}",
-        rrows[2]
-    );
+    assert!(rrows[2].last().unwrap().contains("9 fields but the header has 8"), "{:?}", rrows[2]);
     assert!(rrows[2].last().unwrap().contains("field"));
 
     let v: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(v["inputRows"], 6);
     assert_eq!(
-        (
-            v["allowed"].as_u64().unwrap(),
-            v["restricted"].as_u64().unwrap(),
-            v["rejected"].as_u64().unwrap()
-        ),
+        (v["allowed"].as_u64().unwrap(), v["restricted"].as_u64().unwrap(), v["rejected"].as_u64().unwrap()),
         (0, 3, 3)
     );
     assert_eq!(v["restrictionTypes"]["ExclusionVoice"], 1);
@@ -206,10 +157,7 @@ fn csv_round_trip_passes_columns_through_and_counts_add_up() {
     assert_eq!(v["asOf"], "2026-11-02T15:00:00.000Z");
     assert!(v["phases"]["evaluateS"].is_number() && v["recordsPerSecond"].is_number());
     // no temporary files left behind
-    let leftovers: Vec<_> = walk(&f.dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains("scrub-tmp"))
-        .collect();
+    let leftovers: Vec<_> = walk(&f.dir).into_iter().filter(|p| p.to_string_lossy().contains("scrub-tmp")).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -248,14 +196,8 @@ fn allowed_and_restricted_files_split_the_valid_rows() {
     assert!(o.status.success());
     let (_, allowed) = read_csv(&a);
     let (_, restricted) = read_csv(&r);
-    assert_eq!(
-        allowed.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(),
-        vec!["3"]
-    );
-    assert_eq!(
-        restricted.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(),
-        vec!["1", "2"]
-    );
+    assert_eq!(allowed.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(), vec!["3"]);
+    assert_eq!(restricted.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
     // the rejects were not asked for: a warning says how many
     assert!(String::from_utf8_lossy(&o.stderr).contains("3 rows were rejected"));
 }
@@ -278,7 +220,9 @@ fn results_go_to_stdout_without_output_flags() {
     assert!(o.status.success());
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.starts_with("id,zip,contactChannel"));
-    assert!(text.contains("1,00123,Voice,(212) 555-0101,AC-1,,America/New_York,\"quoted, with comma\",true,ExclusionVoice,ex-1,"));
+    assert!(text.contains(
+        "1,00123,Voice,(212) 555-0101,AC-1,,America/New_York,\"quoted, with comma\",true,ExclusionVoice,ex-1,"
+    ));
     assert_eq!(text.lines().count(), 4);
 }
 
@@ -308,11 +252,7 @@ fn contacts_batch() -> RecordBatch {
         Field::new("contactAddress", DataType::Utf8, true),
         Field::new("accountNumber", DataType::Utf8, true),
         Field::new("numberType", DataType::Int64, true),
-        Field::new(
-            "geocodes",
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-            true,
-        ),
+        Field::new("geocodes", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
         Field::new("timeZone", DataType::Utf8, true),
     ]));
     let mut gb = arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
@@ -326,20 +266,12 @@ fn contacts_batch() -> RecordBatch {
         schema,
         vec![
             Arc::new(Int64Array::from(vec![10, 11, 12])) as ArrayRef,
-            Arc::new(StringArray::from(vec![
-                Some("Voice"),
-                Some("Voice"),
-                Some("Pigeon"),
-            ])),
+            Arc::new(StringArray::from(vec![Some("Voice"), Some("Voice"), Some("Pigeon")])),
             Arc::new(StringArray::from(vec!["2125550101", "2125550199", "1"])),
             Arc::new(StringArray::from(vec![Some("AC-1"), Some("AC-7"), None])),
             Arc::new(Int64Array::from(vec![Some(1), Some(2), None])),
             Arc::new(gb.finish()),
-            Arc::new(StringArray::from(vec![
-                Some("America/New_York"),
-                None,
-                None,
-            ])),
+            Arc::new(StringArray::from(vec![Some("America/New_York"), None, None])),
         ],
     )
     .unwrap()
@@ -354,10 +286,7 @@ fn write_parquet(p: &Path, b: &RecordBatch) {
 
 fn read_parquet(p: &Path) -> RecordBatch {
     let f = std::fs::File::open(p).unwrap();
-    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap();
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap();
     let batches: Vec<_> = r.map(|b| b.unwrap()).collect();
     arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
 }
@@ -391,46 +320,23 @@ fn parquet_round_trip_keeps_types_and_adds_typed_results() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let b = read_parquet(&out);
     assert_eq!(b.num_rows(), 2);
-    assert_eq!(
-        b.schema().field(0).data_type(),
-        &DataType::Int64,
-        "passthrough keeps its type"
-    );
+    assert_eq!(b.schema().field(0).data_type(), &DataType::Int64, "passthrough keeps its type");
     assert!(matches!(b.schema().field(5).data_type(), DataType::List(_)));
     let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
     assert_eq!(ids.values().to_vec(), vec![10, 11]);
-    let restricted = b
-        .column_by_name("restricted")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<arrow_array::BooleanArray>()
-        .unwrap();
+    let restricted =
+        b.column_by_name("restricted").unwrap().as_any().downcast_ref::<arrow_array::BooleanArray>().unwrap();
     assert_eq!((restricted.value(0), restricted.value(1)), (true, false));
-    let rt = b
-        .column_by_name("restrictionType")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
+    let rt = b.column_by_name("restrictionType").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
     assert_eq!(rt.value(0), "AttemptTrackerAccountVoice");
     assert!(rt.is_null(1));
-    let mt = b
-        .column_by_name("messageType")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
+    let mt = b.column_by_name("messageType").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
     assert_eq!(mt.value(1), "CanPlay");
     let q = b.column_by_name("availableQuota").unwrap();
     assert_eq!(q.data_type(), &DataType::Int64);
     let rej = read_parquet(&rejects);
     assert_eq!(rej.num_rows(), 1);
-    let reason = rej
-        .column_by_name("reason")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
+    let reason = rej.column_by_name("reason").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
     assert!(reason.value(0).contains("Pigeon"));
 }
 
@@ -454,47 +360,21 @@ fn csv_to_parquet_and_parquet_to_csv() {
     ]);
     assert!(o.status.success());
     let b = read_parquet(&out);
-    let zip = b
-        .column_by_name("zip")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap();
+    let zip = b.column_by_name("zip").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
     assert_eq!(zip.value(0), "00123", "CSV values are text");
     let input = f.dir.join("c.parquet");
     write_parquet(&input, &contacts_batch());
     let out = f.dir.join("from-parquet.csv");
-    let o = scrub(&[
-        "run",
-        "--contacts",
-        s(&input),
-        "--rules",
-        s(&f.rules),
-        "--as-of",
-        ASOF,
-        "--out",
-        s(&out),
-        "--quiet",
-    ]);
+    let o =
+        scrub(&["run", "--contacts", s(&input), "--rules", s(&f.rules), "--as-of", ASOF, "--out", s(&out), "--quiet"]);
     assert!(o.status.success());
     let (h, rows) = read_csv(&out);
     assert_eq!(
         h[..7],
-        [
-            "recordId",
-            "contactChannel",
-            "contactAddress",
-            "accountNumber",
-            "numberType",
-            "geocodes",
-            "timeZone"
-        ]
-        .map(String::from)
+        ["recordId", "contactChannel", "contactAddress", "accountNumber", "numberType", "geocodes", "timeZone"]
+            .map(String::from)
     );
-    assert_eq!(
-        rows[0][..6],
-        ["10", "Voice", "2125550101", "AC-1", "1", "US,NY"].map(String::from)
-    );
+    assert_eq!(rows[0][..6], ["10", "Voice", "2125550101", "AC-1", "1", "US,NY"].map(String::from));
     assert_eq!(rows[0][col(&h, "restrictionType")], "ExclusionVoice");
 }
 
@@ -503,7 +383,11 @@ fn failed_run_leaves_no_output_and_keeps_the_old_file() {
     let f = fixture();
     let out = f.dir.join("out.csv");
     std::fs::write(&out, "previous results\n").unwrap();
-    let bad_history = write(&f.dir, "bad.csv", "contactChannel,contactAddress,timeOfContact\nVoice,1,2026-11-01T00:00:00Z\nVoice,2,yesterday\n");
+    let bad_history = write(
+        &f.dir,
+        "bad.csv",
+        "contactChannel,contactAddress,timeOfContact\nVoice,1,2026-11-01T00:00:00Z\nVoice,2,yesterday\n",
+    );
     let o = scrub(&[
         "run",
         "--contacts",
@@ -521,15 +405,10 @@ fn failed_run_leaves_no_output_and_keeps_the_old_file() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("bad.csv") && err.contains("line 3") && err.contains("timeOfContact"),
-        "{err}"
-    );
+    assert!(err.contains("bad.csv") && err.contains("line 3") && err.contains("timeOfContact"), "{err}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous results\n");
     assert!(!f.dir.join("rej.csv").exists());
-    assert!(walk(&f.dir)
-        .iter()
-        .all(|p| !p.to_string_lossy().contains("scrub-tmp")));
+    assert!(walk(&f.dir).iter().all(|p| !p.to_string_lossy().contains("scrub-tmp")));
 }
 
 #[test]
@@ -543,17 +422,7 @@ fn bad_rule_stops_the_run_naming_file_item_and_field() {
         {"id": "bad", "attemptTrackerName": "broken", "typeOfTracker": "Account", "numberOfAttempts": 1, "thresholdType": "Fortnight", "threshold": 1}]}"#,
     );
     let out = f.dir.join("out.csv");
-    let o = scrub(&[
-        "run",
-        "--contacts",
-        s(&f.contacts),
-        "--rules",
-        s(&bad),
-        "--as-of",
-        ASOF,
-        "--out",
-        s(&out),
-    ]);
+    let o = scrub(&["run", "--contacts", s(&f.contacts), "--rules", s(&bad), "--as-of", ASOF, "--out", s(&out)]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -591,37 +460,13 @@ fn bad_rule_stops_the_run_naming_file_item_and_field() {
 fn invalid_json_and_unknown_files_are_clear_errors() {
     let f = fixture();
     let bad = write(&f.dir, "broken.json", "[{\"exclusionType\": \"Voice\",");
-    let o = scrub(&[
-        "run",
-        "--contacts",
-        s(&f.contacts),
-        "--rules",
-        s(&bad),
-        "--as-of",
-        ASOF,
-    ]);
+    let o = scrub(&["run", "--contacts", s(&f.contacts), "--rules", s(&bad), "--as-of", ASOF]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("broken.json: invalid JSON at line 1"));
-    let o = scrub(&[
-        "run",
-        "--contacts",
-        s(&f.dir.join("missing.csv")),
-        "--rules",
-        s(&f.rules),
-        "--as-of",
-        ASOF,
-    ]);
+    let o = scrub(&["run", "--contacts", s(&f.dir.join("missing.csv")), "--rules", s(&f.rules), "--as-of", ASOF]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.csv"));
-    let o = scrub(&[
-        "run",
-        "--contacts",
-        s(&f.contacts),
-        "--rules",
-        s(&f.rules),
-        "--as-of",
-        "tomorrow",
-    ]);
+    let o = scrub(&["run", "--contacts", s(&f.contacts), "--rules", s(&f.rules), "--as-of", "tomorrow"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not an RFC 3339 instant"));
 }
@@ -633,11 +478,7 @@ fn act_and_cct_load_files_and_csv_exclusions() {
     std::fs::create_dir(&dir).unwrap();
     write(&dir, "a.act", "operation,exclusionType,exclusionValue,contactListName,endTime\nA,Voice,2125550101,,2026-11-03T00:00:00Z\nA,Voice,(212) 555-0101,,2026-11-04T00:00:00Z\nA,Voice,2125550101,,2026-11-01T00:00:00Z\nA,Account,AC-9,,\nD,Account,AC-9,,\n");
     write(&dir, "b.cct", "operation,contactKeyType,contactKey,contactValueType,contactValue,reason,endTime,convenientTimes\nA,Account,AC-2,All,,,,Mon-Fri 12:00-13:00\n");
-    write(
-        &dir,
-        "c.csv",
-        "id,exclusionType,exclusionValue\nx-1,SSN,123-45-6789\n",
-    );
+    write(&dir, "c.csv", "id,exclusionType,exclusionValue\nx-1,SSN,123-45-6789\n");
     let out = f.dir.join("o.csv");
     let summary = f.dir.join("s.json");
     let contacts = write(&f.dir, "k.csv", "id,contactChannel,contactAddress,accountNumber,ssn,timeZone\n1,Voice,2125550101,AC-9,,America/New_York\n2,SMS,2125550103,AC-2,,America/New_York\n3,Email,a@b.c,,123456789,America/New_York\n");
@@ -659,27 +500,14 @@ fn act_and_cct_load_files_and_csv_exclusions() {
     // the update moved the end to Nov 4; the Account exclusion was deleted
     assert_eq!(rows[0][col(&h, "restrictionType")], "ExclusionVoice");
     assert_eq!(rows[0][col(&h, "restrictedRuleId")], "");
-    assert_eq!(
-        rows[0][col(&h, "restrictionEndTime")],
-        "2026-11-04T00:00:00.000Z"
-    );
-    assert_eq!(
-        rows[1][col(&h, "restrictionType")],
-        "ConvenientContactTimeAccount"
-    );
-    assert_eq!(
-        rows[1][col(&h, "restrictionEndTime")],
-        "2026-11-02T17:00:00.000Z"
-    );
+    assert_eq!(rows[0][col(&h, "restrictionEndTime")], "2026-11-04T00:00:00.000Z");
+    assert_eq!(rows[1][col(&h, "restrictionType")], "ConvenientContactTimeAccount");
+    assert_eq!(rows[1][col(&h, "restrictionEndTime")], "2026-11-02T17:00:00.000Z");
     assert_eq!(rows[2][col(&h, "restrictionType")], "ExclusionSSN");
     assert_eq!(rows[2][col(&h, "restrictedRuleId")], "x-1");
     let v: Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(
-        (
-            v["ruleFiles"]["updated"].as_u64(),
-            v["ruleFiles"]["duplicates"].as_u64(),
-            v["ruleFiles"]["deleted"].as_u64()
-        ),
+        (v["ruleFiles"]["updated"].as_u64(), v["ruleFiles"]["duplicates"].as_u64(), v["ruleFiles"]["deleted"].as_u64()),
         (Some(1), Some(1), Some(1))
     );
 }
@@ -707,13 +535,7 @@ fn check_prints_the_v4_response() {
     assert_eq!(v["restrictionEndTime"], "2026-11-03T06:00:00.000Z");
     assert_eq!(v["availableQuota"], 6);
     assert_eq!(v["kind"], "via#complianceStatus");
-    let o = scrub(&[
-        "check",
-        "--rules",
-        s(&f.rules),
-        "--record",
-        r#"{"contactChannel":"Voice"}"#,
-    ]);
+    let o = scrub(&["check", "--rules", s(&f.rules), "--record", r#"{"contactChannel":"Voice"}"#]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("contactAddress"));
 }
@@ -757,12 +579,7 @@ fn bundled_sample_runs_and_counts_add_up() {
     assert_eq!(n("inputRows"), 608);
     assert_eq!(n("allowed") + n("restricted") + n("rejected"), 608);
     assert_eq!(n("rejected"), 5);
-    let types: u64 = v["restrictionTypes"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|x| x.as_u64().unwrap())
-        .sum();
+    let types: u64 = v["restrictionTypes"].as_object().unwrap().values().map(|x| x.as_u64().unwrap()).sum();
     assert_eq!(types, n("restricted"));
     for k in [
         "ExclusionVoice",
@@ -773,10 +590,6 @@ fn bundled_sample_runs_and_counts_add_up() {
         "QuotaExhausted",
         "AttemptTrackerAccountVoice",
     ] {
-        assert!(
-            v["restrictionTypes"][k].as_u64().unwrap() > 0,
-            "{k} in {}",
-            v["restrictionTypes"]
-        );
+        assert!(v["restrictionTypes"][k].as_u64().unwrap() > 0, "{k} in {}", v["restrictionTypes"]);
     }
 }

@@ -6,15 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn scrub(args: &[&str]) -> std::process::Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_scrub"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "scrub {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = Command::new(env!("CARGO_BIN_EXE_scrub")).args(args).output().unwrap();
+    assert!(o.status.success(), "scrub {args:?}: {}", String::from_utf8_lossy(&o.stderr));
     o
 }
 
@@ -41,15 +34,11 @@ fn compact_general_and_prebuilt_indexes_give_identical_output() {
         "--format",
         "csv",
     ]);
-    let asof = std::fs::read_to_string(data.join("asof.txt"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let asof = std::fs::read_to_string(data.join("asof.txt")).unwrap().trim().to_string();
     // the registry numbers as an FTC-style file (area code, number) for the prebuilt index
     let mut rdr = csv::Reader::from_path(data.join("exclusions.csv")).unwrap();
     let mut registry = String::from("areaCode,phoneNumber\n");
-    let mut others =
-        String::from("id,exclusionType,exclusionValue,contactListName,reason,startTime,endTime\n");
+    let mut others = String::from("id,exclusionType,exclusionValue,contactListName,reason,startTime,endTime\n");
     for r in rdr.records() {
         let r = r.unwrap();
         if r[0].is_empty() {
@@ -57,13 +46,7 @@ fn compact_general_and_prebuilt_indexes_give_identical_output() {
         } else {
             others.push_str(
                 &r.iter()
-                    .map(|f| {
-                        if f.contains(',') {
-                            format!("\"{f}\"")
-                        } else {
-                            f.to_string()
-                        }
-                    })
+                    .map(|f| if f.contains(',') { format!("\"{f}\"") } else { f.to_string() })
                     .collect::<Vec<_>>()
                     .join(","),
             );
@@ -73,14 +56,7 @@ fn compact_general_and_prebuilt_indexes_give_identical_output() {
     std::fs::write(d.path().join("registry.txt"), registry).unwrap();
     std::fs::write(d.path().join("others.csv"), others).unwrap();
     let idx = d.path().join("dnc.idx");
-    scrub(&[
-        "index",
-        "build",
-        "--out",
-        s(&idx),
-        "--registry",
-        s(&d.path().join("registry.txt")),
-    ]);
+    scrub(&["index", "build", "--out", s(&idx), "--registry", s(&d.path().join("registry.txt"))]);
     let info = scrub(&["index", "info", s(&idx)]);
     assert!(
         String::from_utf8_lossy(&info.stdout).contains("20000 numbers"),
@@ -115,19 +91,12 @@ fn compact_general_and_prebuilt_indexes_give_identical_output() {
         std::fs::read(out).unwrap()
     };
     let compact = run(&[&data.join("exclusions.csv")], &[], "a.csv");
-    let general = run(
-        &[&data.join("exclusions.csv")],
-        &["--no-compact-index"],
-        "b.csv",
-    );
+    let general = run(&[&data.join("exclusions.csv")], &["--no-compact-index"], "b.csv");
     let prebuilt = run(&[&idx, &d.path().join("others.csv")], &[], "c.csv");
     assert_eq!(compact, general, "compact set vs general index");
     assert_eq!(compact, prebuilt, "compact set vs prebuilt .idx");
     let text = String::from_utf8(compact).unwrap();
-    let hits = text
-        .lines()
-        .filter(|l| l.contains(",true,ExclusionVoice,,"))
-        .count();
+    let hits = text.lines().filter(|l| l.contains(",true,ExclusionVoice,,")).count();
     assert!(hits > 50, "registry numbers must be hit: {hits}");
 }
 
@@ -139,42 +108,16 @@ fn index_build_merges_registry_adds_and_deletes() {
         std::fs::write(&p, t).unwrap();
         p
     };
-    let reg = w(
-        "reg.txt",
-        "2125550101\n212,5550102\n\n\"212\",\"5550103\"\n",
-    );
+    let reg = w("reg.txt", "2125550101\n212,5550102\n\n\"212\",\"5550103\"\n");
     let add = w("add.txt", "3125550104\n");
     let del = w("del.txt", "212,5550102\n");
     let idx = d.path().join("x.idx");
-    scrub(&[
-        "index",
-        "build",
-        "--out",
-        s(&idx),
-        "--registry",
-        s(&reg),
-        "--add",
-        s(&add),
-        "--delete",
-        s(&del),
-    ]);
+    scrub(&["index", "build", "--out", s(&idx), "--registry", s(&reg), "--add", s(&add), "--delete", s(&del)]);
     let contacts = w("c.csv", "id,contactChannel,contactAddress\n1,Voice,2125550101\n2,Voice,2125550102\n3,Voice,(212) 555-0103\n4,Voice,3125550104\n5,SMS,3125550104\n");
-    let o = scrub(&[
-        "run",
-        "--contacts",
-        s(&contacts),
-        "--rules",
-        s(&idx),
-        "--as-of",
-        "2026-11-02T15:00:00Z",
-        "--quiet",
-    ]);
+    let o =
+        scrub(&["run", "--contacts", s(&contacts), "--rules", s(&idx), "--as-of", "2026-11-02T15:00:00Z", "--quiet"]);
     let text = String::from_utf8(o.stdout).unwrap();
-    let restricted: Vec<&str> = text
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(3).unwrap())
-        .collect();
+    let restricted: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(3).unwrap()).collect();
     assert_eq!(restricted, vec!["true", "false", "true", "true", "false"]);
     assert!(text.contains("1,Voice,2125550101,true,ExclusionVoice,,,,,,"));
 }

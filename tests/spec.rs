@@ -30,17 +30,9 @@ fn world(rules: Value, history: Value, config: Value) -> World {
     let mut hb = HistoryBuilder::default();
     for a in history.as_array().unwrap() {
         let d: ContactAttemptDto = serde_json::from_value(a.clone()).unwrap();
-        let nt = d
-            .number_type
-            .as_ref()
-            .map(|v| v.to_string().trim_matches('"').to_string());
+        let nt = d.number_type.as_ref().map(|v| v.to_string().trim_matches('"').to_string());
         let geo = match &d.geocodes {
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .map(|x| x.as_str().unwrap())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
+            Some(Value::Array(a)) => Some(a.iter().map(|x| x.as_str().unwrap()).collect::<Vec<_>>().join(",")),
             Some(Value::String(s)) => Some(s.clone()),
             _ => None,
         };
@@ -48,9 +40,7 @@ fn world(rules: Value, history: Value, config: Value) -> World {
         hb.push(&at, std::iter::empty()).unwrap();
     }
     let cfg: ConfigurationDto = serde_json::from_value(config).unwrap();
-    World {
-        engine: Engine::new(set, hb.build(), Config::try_from(&cfg).unwrap()),
-    }
+    World { engine: Engine::new(set, hb.build(), Config::try_from(&cfg).unwrap()) }
 }
 
 fn rules(rules: Value) -> World {
@@ -65,38 +55,12 @@ fn check(w: &World, record: Value, now: &str) -> Value {
 }
 
 #[track_caller]
-fn expect(
-    r: &Value,
-    restriction: Option<&str>,
-    id: Option<&str>,
-    end: Option<&str>,
-    start: Option<&str>,
-) {
-    assert_eq!(
-        r["restrictionType"].as_str(),
-        restriction,
-        "restrictionType in {r}"
-    );
-    assert_eq!(
-        r["restricted"].as_bool(),
-        Some(restriction.is_some()),
-        "restricted in {r}"
-    );
-    assert_eq!(
-        r["restrictedRuleId"].as_str(),
-        id,
-        "restrictedRuleId in {r}"
-    );
-    assert_eq!(
-        r["restrictionEndTime"].as_str(),
-        end,
-        "restrictionEndTime in {r}"
-    );
-    assert_eq!(
-        r["restrictionStartTime"].as_str(),
-        start,
-        "restrictionStartTime in {r}"
-    );
+fn expect(r: &Value, restriction: Option<&str>, id: Option<&str>, end: Option<&str>, start: Option<&str>) {
+    assert_eq!(r["restrictionType"].as_str(), restriction, "restrictionType in {r}");
+    assert_eq!(r["restricted"].as_bool(), Some(restriction.is_some()), "restricted in {r}");
+    assert_eq!(r["restrictedRuleId"].as_str(), id, "restrictedRuleId in {r}");
+    assert_eq!(r["restrictionEndTime"].as_str(), end, "restrictionEndTime in {r}");
+    assert_eq!(r["restrictionStartTime"].as_str(), start, "restrictionStartTime in {r}");
 }
 
 const NY: &str = "America/New_York";
@@ -118,26 +82,15 @@ fn with(mut v: Value, extra: Value) -> Value {
 
 #[test]
 fn s4_voice_exclusion_matches_normalised_number() {
-    let w = rules(
-        json!([{"id": "ex-1", "exclusionType": "Voice", "exclusionValue": "+1 (212) 555-0101"}]),
-    );
-    let r = check(
-        &w,
-        voice("212.555.0101".replace("212", "1212").as_str()),
-        MON_10,
-    );
+    let w = rules(json!([{"id": "ex-1", "exclusionType": "Voice", "exclusionValue": "+1 (212) 555-0101"}]));
+    let r = check(&w, voice("212.555.0101".replace("212", "1212").as_str()), MON_10);
     expect(&r, Some("ExclusionVoice"), Some("ex-1"), None, None);
 }
 
 #[test]
 fn s4_voice_exclusion_does_not_match_sms() {
-    let w =
-        rules(json!([{"id": "ex-1", "exclusionType": "Voice", "exclusionValue": "12125550101"}]));
-    let r = check(
-        &w,
-        json!({"contactChannel": "SMS", "contactAddress": "12125550101"}),
-        MON_10,
-    );
+    let w = rules(json!([{"id": "ex-1", "exclusionType": "Voice", "exclusionValue": "12125550101"}]));
+    let r = check(&w, json!({"contactChannel": "SMS", "contactAddress": "12125550101"}), MON_10);
     expect(&r, None, None, None, None);
     assert_eq!(r["messageType"], "CanPlay");
 }
@@ -151,56 +104,30 @@ fn s4_sms_and_email_and_account_and_ssn() {
         {"id": "n", "exclusionType": "SSN", "exclusionValue": "123-45-6789"}
     ]));
     expect(
-        &check(
-            &w,
-            json!({"contactChannel": "sms", "contactAddress": "(212) 555-0102"}),
-            MON_10,
-        ),
+        &check(&w, json!({"contactChannel": "sms", "contactAddress": "(212) 555-0102"}), MON_10),
         Some("ExclusionSMS"),
         Some("s"),
         None,
         None,
     );
     expect(
-        &check(
-            &w,
-            json!({"contactChannel": "Email", "contactAddress": "jo@EXAMPLE.com "}),
-            MON_10,
-        ),
+        &check(&w, json!({"contactChannel": "Email", "contactAddress": "jo@EXAMPLE.com "}), MON_10),
         Some("ExclusionEmail"),
         Some("e"),
         None,
         None,
     );
     expect(
-        &check(
-            &w,
-            with(voice("2125550000"), json!({"accountNumber": " AC-9 "})),
-            MON_10,
-        ),
+        &check(&w, with(voice("2125550000"), json!({"accountNumber": " AC-9 "})), MON_10),
         Some("ExclusionAccount"),
         Some("a"),
         None,
         None,
     );
     // account numbers keep their case
+    expect(&check(&w, with(voice("2125550000"), json!({"accountNumber": "ac-9"})), MON_10), None, None, None, None);
     expect(
-        &check(
-            &w,
-            with(voice("2125550000"), json!({"accountNumber": "ac-9"})),
-            MON_10,
-        ),
-        None,
-        None,
-        None,
-        None,
-    );
-    expect(
-        &check(
-            &w,
-            with(voice("2125550000"), json!({"ssn": "123456789"})),
-            MON_10,
-        ),
+        &check(&w, with(voice("2125550000"), json!({"ssn": "123456789"})), MON_10),
         Some("ExclusionSSN"),
         Some("n"),
         None,
@@ -214,49 +141,28 @@ fn s4_list_scoped_exclusions() {
         json!([{"id": "l", "exclusionType": "Voice", "exclusionValue": "2125550101", "contactListName": "Sales"}]),
     );
     expect(
-        &check(
-            &w,
-            with(voice("2125550101"), json!({"contactListName": " sales "})),
-            MON_10,
-        ),
+        &check(&w, with(voice("2125550101"), json!({"contactListName": " sales "})), MON_10),
         Some("ExclusionVoice"),
         Some("l"),
         None,
         None,
     );
     expect(
-        &check(
-            &w,
-            with(
-                voice("2125550101"),
-                json!({"contactListName": "Collections"}),
-            ),
-            MON_10,
-        ),
+        &check(&w, with(voice("2125550101"), json!({"contactListName": "Collections"})), MON_10),
         None,
         None,
         None,
         None,
     );
     // a record without a list matches only exclusions without a list
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125550101"), MON_10), None, None, None, None);
 }
 
 #[test]
 fn s4_unscoped_exclusion_covers_every_list() {
     let w = rules(json!([{"id": "u", "exclusionType": "Voice", "exclusionValue": "2125550101"}]));
     expect(
-        &check(
-            &w,
-            with(voice("2125550101"), json!({"contactListName": "Any"})),
-            MON_10,
-        ),
+        &check(&w, with(voice("2125550101"), json!({"contactListName": "Any"})), MON_10),
         Some("ExclusionVoice"),
         Some("u"),
         None,
@@ -266,10 +172,8 @@ fn s4_unscoped_exclusion_covers_every_list() {
 
 #[test]
 fn s4_active_interval_bounds() {
-    let w = rules(
-        json!([{"id": "x", "exclusionType": "Voice", "exclusionValue": "2125550101",
-        "startTime": "2026-11-02T15:00:00Z", "endTime": "2026-11-05T00:00:00Z"}]),
-    );
+    let w = rules(json!([{"id": "x", "exclusionType": "Voice", "exclusionValue": "2125550101",
+        "startTime": "2026-11-02T15:00:00Z", "endTime": "2026-11-05T00:00:00Z"}]));
     // startTime ≤ now is active
     expect(
         &check(&w, voice("2125550101"), "2026-11-02T15:00:00Z"),
@@ -279,21 +183,9 @@ fn s4_active_interval_bounds() {
         None,
     );
     // now = endTime is not active
-    expect(
-        &check(&w, voice("2125550101"), "2026-11-05T00:00:00Z"),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125550101"), "2026-11-05T00:00:00Z"), None, None, None, None);
     // before startTime: allowed, startTime reported
-    expect(
-        &check(&w, voice("2125550101"), "2026-11-01T00:00:00Z"),
-        None,
-        None,
-        None,
-        Some("2026-11-02T15:00:00.000Z"),
-    );
+    expect(&check(&w, voice("2125550101"), "2026-11-01T00:00:00Z"), None, None, None, Some("2026-11-02T15:00:00.000Z"));
 }
 
 #[test]
@@ -305,18 +197,8 @@ fn s4_end_follows_overlapping_and_touching_intervals() {
         {"id": "d", "exclusionType": "Voice", "exclusionValue": "2125550101", "startTime": "2026-11-07T00:00:00Z", "endTime": "2026-11-08T00:00:00Z"}
     ]));
     // a is the only active one at now; b overlaps it, c (another type, same record) touches b; d is after a gap
-    let r = check(
-        &w,
-        with(voice("2125550101"), json!({"accountNumber": "AC-1"})),
-        MON_10,
-    );
-    expect(
-        &r,
-        Some("ExclusionVoice"),
-        Some("a"),
-        Some("2026-11-06T12:00:00.000Z"),
-        None,
-    );
+    let r = check(&w, with(voice("2125550101"), json!({"accountNumber": "AC-1"})), MON_10);
+    expect(&r, Some("ExclusionVoice"), Some("a"), Some("2026-11-06T12:00:00.000Z"), None);
 }
 
 #[test]
@@ -341,13 +223,7 @@ fn s4_open_ended_interval_reached_gives_null_end() {
         {"id": "b", "exclusionType": "Voice", "exclusionValue": "2125550101", "startTime": "2026-11-02T23:00:00Z"}
     ]));
     // only a is active now, but the walk reaches b, which never ends
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        Some("ExclusionVoice"),
-        Some("a"),
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125550101"), MON_10), Some("ExclusionVoice"), Some("a"), None, None);
 }
 
 #[test]
@@ -357,18 +233,9 @@ fn s4_reports_latest_end_then_smallest_id() {
         {"id": "m", "exclusionType": "Account", "exclusionValue": "AC-1"},
         {"id": "b", "exclusionType": "SSN", "exclusionValue": "111"}
     ]));
-    let rec = with(
-        voice("2125550101"),
-        json!({"accountNumber": "AC-1", "ssn": "111"}),
-    );
+    let rec = with(voice("2125550101"), json!({"accountNumber": "AC-1", "ssn": "111"}));
     // m and b never end; tie → smallest id "b"
-    expect(
-        &check(&w, rec, MON_10),
-        Some("ExclusionSSN"),
-        Some("b"),
-        None,
-        None,
-    );
+    expect(&check(&w, rec, MON_10), Some("ExclusionSSN"), Some("b"), None, None);
 }
 
 #[test]
@@ -377,13 +244,7 @@ fn s4_rule_without_id_sorts_first_in_ties() {
         {"id": "a", "exclusionType": "Voice", "exclusionValue": "2125550101"},
         {"exclusionType": "Voice", "exclusionValue": "2125550101"}
     ]));
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        Some("ExclusionVoice"),
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125550101"), MON_10), Some("ExclusionVoice"), None, None, None);
 }
 
 #[test]
@@ -396,21 +257,13 @@ fn s4_earliest_future_start_and_useless_intervals() {
         // expired
         {"id": "d", "exclusionType": "Voice", "exclusionValue": "2125550101", "endTime": "2026-11-01T00:00:00Z"}
     ]));
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        None,
-        None,
-        None,
-        Some("2026-11-10T00:00:00.000Z"),
-    );
+    expect(&check(&w, voice("2125550101"), MON_10), None, None, None, Some("2026-11-10T00:00:00.000Z"));
 }
 
 #[test]
 fn s3_instants_truncated_to_milliseconds() {
-    let w = rules(
-        json!([{"id": "a", "exclusionType": "Voice", "exclusionValue": "2125550101",
-        "endTime": "2026-11-03T00:00:00.123999+01:00"}]),
-    );
+    let w = rules(json!([{"id": "a", "exclusionType": "Voice", "exclusionValue": "2125550101",
+        "endTime": "2026-11-03T00:00:00.123999+01:00"}]));
     expect(
         &check(&w, voice("2125550101"), MON_10),
         Some("ExclusionVoice"),
@@ -422,14 +275,7 @@ fn s3_instants_truncated_to_milliseconds() {
 
 // ------------------------------------------------------------------ §5 CCT
 
-fn cct(
-    id: &str,
-    key_type: &str,
-    key: &str,
-    vt: &str,
-    value: Option<&str>,
-    windows: Value,
-) -> Value {
+fn cct(id: &str, key_type: &str, key: &str, vt: &str, value: Option<&str>, windows: Value) -> Value {
     let mut v = json!({"id": id, "contactKeyType": key_type, "contactKey": key, "contactValueType": vt, "convenientTimes": windows});
     if let Some(x) = value {
         v["contactValue"] = json!(x);
@@ -447,34 +293,14 @@ fn cust(addr: &str, customer: &str) -> Value {
 
 #[test]
 fn s5_open_window_allows_and_reports_close_as_start() {
-    let w = rules(json!([cct(
-        "c1",
-        "Customer",
-        "C1",
-        "All",
-        None,
-        weekdays("09:00", "17:00")
-    )]));
+    let w = rules(json!([cct("c1", "Customer", "C1", "All", None, weekdays("09:00", "17:00"))]));
     // Monday 10:00 EST: open; closes 17:00 EST = 22:00Z
-    expect(
-        &check(&w, cust("2125550101", "C1"), MON_10),
-        None,
-        None,
-        None,
-        Some("2026-11-02T22:00:00.000Z"),
-    );
+    expect(&check(&w, cust("2125550101", "C1"), MON_10), None, None, None, Some("2026-11-02T22:00:00.000Z"));
 }
 
 #[test]
 fn s5_closed_window_restricts_until_next_open() {
-    let w = rules(json!([cct(
-        "c1",
-        "Customer",
-        "C1",
-        "All",
-        None,
-        weekdays("09:00", "17:00")
-    )]));
+    let w = rules(json!([cct("c1", "Customer", "C1", "All", None, weekdays("09:00", "17:00"))]));
     // Monday 18:00 EST → Tuesday 09:00 EST = 14:00Z
     expect(
         &check(&w, cust("2125550101", "C1"), "2026-11-02T23:00:00Z"),
@@ -495,14 +321,7 @@ fn s5_closed_window_restricts_until_next_open() {
 
 #[test]
 fn s5_end_boundary_is_exclusive_start_inclusive() {
-    let w = rules(json!([cct(
-        "c1",
-        "Customer",
-        "C1",
-        "All",
-        None,
-        weekdays("09:00", "17:00")
-    )]));
+    let w = rules(json!([cct("c1", "Customer", "C1", "All", None, weekdays("09:00", "17:00"))]));
     expect(
         &check(&w, cust("2125550101", "C1"), "2026-11-02T22:00:00Z"),
         Some("ConvenientContactTimeCustomer"),
@@ -524,22 +343,8 @@ fn s5_specific_beats_channel_wide_beats_all() {
     let all_day = json!([{"dayOfWeek": ["Monday","Tuesday","Wednesday","Thursday","Friday","Saturday","Sunday"], "startTime": "00:00", "endTime": "24:00"}]);
     let w = rules(json!([
         cct("all", "Customer", "C1", "All", None, all_day.clone()),
-        cct(
-            "wide",
-            "Customer",
-            "C1",
-            "Voice",
-            None,
-            weekdays("12:00", "13:00")
-        ),
-        cct(
-            "spec",
-            "Customer",
-            "C1",
-            "Voice",
-            Some("(212) 555-0101"),
-            weekdays("14:00", "15:00")
-        )
+        cct("wide", "Customer", "C1", "Voice", None, weekdays("12:00", "13:00")),
+        cct("spec", "Customer", "C1", "Voice", Some("(212) 555-0101"), weekdays("14:00", "15:00"))
     ]));
     // specific tier wins for its number: closed at 10:00, opens 14:00 EST = 19:00Z
     expect(
@@ -565,22 +370,8 @@ fn s5_specific_beats_channel_wide_beats_all() {
 #[test]
 fn s5_account_rules_and_suffixes() {
     let w = rules(json!([
-        cct(
-            "a1",
-            "Account",
-            "AC-1",
-            "SMS",
-            None,
-            weekdays("12:00", "13:00")
-        ),
-        cct(
-            "a2",
-            "Account",
-            "AC-1",
-            "Email",
-            Some("Jo@Ex.com"),
-            weekdays("12:00", "13:00")
-        )
+        cct("a1", "Account", "AC-1", "SMS", None, weekdays("12:00", "13:00")),
+        cct("a2", "Account", "AC-1", "Email", Some("Jo@Ex.com"), weekdays("12:00", "13:00"))
     ]));
     let sms = json!({"contactChannel": "SMS", "contactAddress": "2125550101", "accountNumber": "AC-1", "timeZone": NY});
     expect(
@@ -590,7 +381,8 @@ fn s5_account_rules_and_suffixes() {
         Some("2026-11-02T17:00:00.000Z"),
         None,
     );
-    let email = json!({"contactChannel": "Email", "contactAddress": "jo@ex.com", "accountNumber": "AC-1", "timeZone": NY});
+    let email =
+        json!({"contactChannel": "Email", "contactAddress": "jo@ex.com", "accountNumber": "AC-1", "timeZone": NY});
     expect(
         &check(&w, email, MON_10),
         Some("ConvenientContactTimeAccountEmail"),
@@ -603,22 +395,8 @@ fn s5_account_rules_and_suffixes() {
 #[test]
 fn s5_customer_checked_before_account() {
     let w = rules(json!([
-        cct(
-            "acc",
-            "Account",
-            "AC-1",
-            "All",
-            None,
-            weekdays("20:00", "21:00")
-        ),
-        cct(
-            "cus",
-            "Customer",
-            "C1",
-            "All",
-            None,
-            weekdays("12:00", "13:00")
-        )
+        cct("acc", "Account", "AC-1", "All", None, weekdays("20:00", "21:00")),
+        cct("cus", "Customer", "C1", "All", None, weekdays("12:00", "13:00"))
     ]));
     let rec = with(cust("2125550101", "C1"), json!({"accountNumber": "AC-1"}));
     // both restrict; the customer rule is reported even though the account one ends later
@@ -641,23 +419,9 @@ fn s5_customer_checked_before_account() {
 
 #[test]
 fn s5_expired_rule_does_not_apply_and_end_capped_by_rule_end() {
-    let mut expired = cct(
-        "old",
-        "Customer",
-        "C1",
-        "Voice",
-        None,
-        weekdays("12:00", "13:00"),
-    );
+    let mut expired = cct("old", "Customer", "C1", "Voice", None, weekdays("12:00", "13:00"));
     expired["endTime"] = json!("2026-11-01T00:00:00Z");
-    let mut ending = cct(
-        "end",
-        "Customer",
-        "C1",
-        "All",
-        None,
-        weekdays("12:00", "13:00"),
-    );
+    let mut ending = cct("end", "Customer", "C1", "All", None, weekdays("12:00", "13:00"));
     ending["endTime"] = json!("2026-11-02T16:00:00Z");
     let w = rules(json!([expired, ending]));
     // the channel-wide rule expired, so the All rule is used; it ends at 16:00Z, before the 17:00Z opening
@@ -669,35 +433,16 @@ fn s5_expired_rule_does_not_apply_and_end_capped_by_rule_end() {
         None,
     );
     // at its endTime it no longer applies
-    expect(
-        &check(&w, cust("2125550101", "C1"), "2026-11-02T16:00:00Z"),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, cust("2125550101", "C1"), "2026-11-02T16:00:00Z"), None, None, None, None);
 }
 
 #[test]
 fn s5_start_not_reported_when_rule_expires_first() {
-    let mut r = cct(
-        "c",
-        "Customer",
-        "C1",
-        "All",
-        None,
-        weekdays("09:00", "17:00"),
-    );
+    let mut r = cct("c", "Customer", "C1", "All", None, weekdays("09:00", "17:00"));
     r["endTime"] = json!("2026-11-02T20:00:00Z");
     let w = rules(json!([r]));
     // open now; it would close at 22:00Z but the rule expires at 20:00Z
-    expect(
-        &check(&w, cust("2125550101", "C1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, cust("2125550101", "C1"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -783,13 +528,7 @@ fn s5_24_00_and_equal_start_end() {
 #[test]
 fn s5_no_windows_is_never_open() {
     let w = rules(json!([cct("e", "Customer", "C1", "All", None, json!([]))]));
-    expect(
-        &check(&w, cust("2125550101", "C1"), MON_10),
-        Some("ConvenientContactTimeCustomer"),
-        Some("e"),
-        None,
-        None,
-    );
+    expect(&check(&w, cust("2125550101", "C1"), MON_10), Some("ConvenientContactTimeCustomer"), Some("e"), None, None);
     let mut r = cct("e", "Customer", "C1", "All", None, json!([]));
     r["endTime"] = json!("2026-11-04T00:00:00Z");
     let w = rules(json!([r]));
@@ -897,14 +636,7 @@ fn s5_dst_fall_back_repeated_hour_opens_twice() {
 
 #[test]
 fn s5_kolkata_half_hour_offset() {
-    let w = rules(json!([cct(
-        "k",
-        "Account",
-        "AC-1",
-        "All",
-        None,
-        weekdays("09:00", "18:00")
-    )]));
+    let w = rules(json!([cct("k", "Account", "AC-1", "All", None, weekdays("09:00", "18:00"))]));
     let rec = json!({"contactChannel": "Voice", "contactAddress": "919800000001", "accountNumber": "AC-1", "timeZone": "Asia/Kolkata"});
     // Monday 18:30 IST = 13:00Z: closed until Tuesday 09:00 IST = 03:30Z
     expect(
@@ -915,13 +647,7 @@ fn s5_kolkata_half_hour_offset() {
         None,
     );
     // Monday 10:00 IST: open until 18:00 IST = 12:30Z
-    expect(
-        &check(&w, rec, "2026-11-02T04:30:00Z"),
-        None,
-        None,
-        None,
-        Some("2026-11-02T12:30:00.000Z"),
-    );
+    expect(&check(&w, rec, "2026-11-02T04:30:00Z"), None, None, None, Some("2026-11-02T12:30:00.000Z"));
 }
 
 #[test]
@@ -948,10 +674,8 @@ fn s5_lord_howe_half_hour_dst() {
 
 #[test]
 fn s5_v3_rule_is_customer_voice_specific() {
-    let w = rules(
-        json!([{"id": "v3", "customer": "C1", "phone": "212-555-0101",
-        "convenientTimes": [{"dayOfWeek": ["Monday"], "startTime": "12:00", "endTime": "13:00"}]}]),
-    );
+    let w = rules(json!([{"id": "v3", "customer": "C1", "phone": "212-555-0101",
+        "convenientTimes": [{"dayOfWeek": ["Monday"], "startTime": "12:00", "endTime": "13:00"}]}]));
     expect(
         &check(&w, cust("2125550101", "C1"), MON_10),
         Some("ConvenientContactTimeCustomerVoice"),
@@ -964,30 +688,10 @@ fn s5_v3_rule_is_customer_voice_specific() {
 #[test]
 fn s5_duplicate_identity_replaces_earlier() {
     let w = rules(json!([
-        cct(
-            "first",
-            "Customer",
-            "C1",
-            "All",
-            None,
-            weekdays("12:00", "13:00")
-        ),
-        cct(
-            "second",
-            "Customer",
-            "C1",
-            "All",
-            None,
-            weekdays("09:00", "17:00")
-        )
+        cct("first", "Customer", "C1", "All", None, weekdays("12:00", "13:00")),
+        cct("second", "Customer", "C1", "All", None, weekdays("09:00", "17:00"))
     ]));
-    expect(
-        &check(&w, cust("2125550101", "C1"), MON_10),
-        None,
-        None,
-        None,
-        Some("2026-11-02T22:00:00.000Z"),
-    );
+    expect(&check(&w, cust("2125550101", "C1"), MON_10), None, None, None, Some("2026-11-02T22:00:00.000Z"));
 }
 
 #[test]
@@ -996,25 +700,10 @@ fn s3_start_time_is_the_earliest_of_exclusion_start_and_window_close() {
         cct("c", "Customer", "C1", "All", None, weekdays("09:00", "17:00")),
         {"id": "x", "exclusionType": "Voice", "exclusionValue": "2125550101", "startTime": "2026-11-02T18:00:00Z"}
     ]));
-    expect(
-        &check(&w, cust("2125550101", "C1"), MON_10),
-        None,
-        None,
-        None,
-        Some("2026-11-02T18:00:00.000Z"),
-    );
+    expect(&check(&w, cust("2125550101", "C1"), MON_10), None, None, None, Some("2026-11-02T18:00:00.000Z"));
     // without the exclusion check, only the window close counts
-    let rec = with(
-        cust("2125550101", "C1"),
-        json!({"requiredChecks": ["convenientContactTimes"]}),
-    );
-    expect(
-        &check(&w, rec, MON_10),
-        None,
-        None,
-        None,
-        Some("2026-11-02T22:00:00.000Z"),
-    );
+    let rec = with(cust("2125550101", "C1"), json!({"requiredChecks": ["convenientContactTimes"]}));
+    expect(&check(&w, rec, MON_10), None, None, None, Some("2026-11-02T22:00:00.000Z"));
 }
 
 // ------------------------------------------------------------------ §6 quotas
@@ -1026,26 +715,14 @@ fn s6_quota_available_and_exhausted() {
         {"id": "q2", "product": "Platinum", "totalQuota": 10, "productSold": 10},
         {"id": "q3", "product": "Silver", "totalQuota": 10, "productSold": 15}
     ]));
-    let r = check(
-        &w,
-        with(voice("2125550101"), json!({"product": " gold card "})),
-        MON_10,
-    );
+    let r = check(&w, with(voice("2125550101"), json!({"product": " gold card "})), MON_10);
     expect(&r, None, None, None, None);
     assert_eq!(r["availableQuota"], 50);
-    let r = check(
-        &w,
-        with(voice("2125550101"), json!({"product": "PLATINUM"})),
-        MON_10,
-    );
+    let r = check(&w, with(voice("2125550101"), json!({"product": "PLATINUM"})), MON_10);
     expect(&r, Some("QuotaExhausted"), Some("q2"), None, None);
     assert_eq!(r["availableQuota"], 0);
     assert_eq!(r["messageType"], Value::Null, "later checks do not run");
-    let r = check(
-        &w,
-        with(voice("2125550101"), json!({"product": "Silver"})),
-        MON_10,
-    );
+    let r = check(&w, with(voice("2125550101"), json!({"product": "Silver"})), MON_10);
     expect(&r, Some("QuotaExhausted"), Some("q3"), None, None);
     assert_eq!(r["availableQuota"], -5);
 }
@@ -1053,15 +730,8 @@ fn s6_quota_available_and_exhausted() {
 #[test]
 fn s6_no_product_or_unknown_product_is_not_restricted() {
     let w = rules(json!([{"id": "q", "product": "Gold", "totalQuota": 1, "productSold": 1}]));
-    assert_eq!(
-        check(&w, voice("2125550101"), MON_10)["availableQuota"],
-        Value::Null
-    );
-    let r = check(
-        &w,
-        with(voice("2125550101"), json!({"product": "Bronze"})),
-        MON_10,
-    );
+    assert_eq!(check(&w, voice("2125550101"), MON_10)["availableQuota"], Value::Null);
+    let r = check(&w, with(voice("2125550101"), json!({"product": "Bronze"})), MON_10);
     expect(&r, None, None, None, None);
     assert_eq!(r["availableQuota"], Value::Null);
 }
@@ -1072,14 +742,7 @@ fn s6_duplicate_product_replaces_earlier() {
         {"id": "old", "product": "Gold", "totalQuota": 1, "productSold": 1},
         {"id": "new", "product": "GOLD", "totalQuota": 5, "productSold": 1}
     ]));
-    assert_eq!(
-        check(
-            &w,
-            with(voice("2125550101"), json!({"product": "gold"})),
-            MON_10
-        )["availableQuota"],
-        4
-    );
+    assert_eq!(check(&w, with(voice("2125550101"), json!({"product": "gold"})), MON_10)["availableQuota"], 4);
 }
 
 #[test]
@@ -1090,18 +753,8 @@ fn s6_available_quota_kept_when_a_later_check_restricts() {
         json!([]),
         json!({}),
     );
-    let r = check(
-        &w,
-        with(voice("2125550101"), json!({"product": "gold"})),
-        MON_10,
-    );
-    expect(
-        &r,
-        Some("AttemptTrackerContactAddressVoice"),
-        Some("t"),
-        None,
-        None,
-    );
+    let r = check(&w, with(voice("2125550101"), json!({"product": "gold"})), MON_10);
+    expect(&r, Some("AttemptTrackerContactAddressVoice"), Some("t"), None, None);
     assert_eq!(r["availableQuota"], 4);
 }
 
@@ -1117,80 +770,36 @@ fn attempt(addr: &str, account: &str, at: &str) -> Value {
 }
 
 fn acct(addr: &str, account: &str) -> Value {
-    with(
-        voice(addr),
-        json!({"accountNumber": account, "customer": "C1"}),
-    )
+    with(voice(addr), json!({"accountNumber": account, "customer": "C1"}))
 }
 
 fn daily(from_day: u32, to_day_incl: u32, month: u32, hhmm: &str) -> Vec<Value> {
     (from_day..=to_day_incl)
-        .map(|d| {
-            attempt(
-                "2125550101",
-                "AC-1",
-                &format!("2026-{month:02}-{d:02}T{hhmm}:00Z"),
-            )
-        })
+        .map(|d| attempt("2125550101", "AC-1", &format!("2026-{month:02}-{d:02}T{hhmm}:00Z")))
         .collect()
 }
 
 #[test]
 fn s7_reg_f_seven_in_seven_days() {
-    let h = Value::Array(
-        daily(27, 31, 10, "14:00")
-            .into_iter()
-            .chain(daily(1, 2, 11, "14:00"))
-            .collect(),
-    );
-    let w = world(
-        json!([tracker("regf", "Account", 7, "Day", 7)]),
-        h,
-        json!({}),
-    );
+    let h = Value::Array(daily(27, 31, 10, "14:00").into_iter().chain(daily(1, 2, 11, "14:00")).collect());
+    let w = world(json!([tracker("regf", "Account", 7, "Day", 7)]), h, json!({}));
     // window: local midnight Oct 27 (EDT) = 04:00Z; a1 = Oct 27 → ends midnight Nov 3 EST = 05:00Z
     let r = check(&w, acct("2125550101", "AC-1"), MON_10);
-    expect(
-        &r,
-        Some("AttemptTrackerAccountVoice"),
-        Some("regf"),
-        Some("2026-11-03T05:00:00.000Z"),
-        None,
-    );
+    expect(&r, Some("AttemptTrackerAccountVoice"), Some("regf"), Some("2026-11-03T05:00:00.000Z"), None);
     assert_eq!(r["restrictedRuleName"], "regf-name");
 }
 
 #[test]
 fn s7_attempts_before_the_window_are_not_counted() {
-    let h = Value::Array(
-        daily(26, 31, 10, "03:59")
-            .into_iter()
-            .chain(daily(1, 1, 11, "14:00"))
-            .collect(),
-    );
+    let h = Value::Array(daily(26, 31, 10, "03:59").into_iter().chain(daily(1, 1, 11, "14:00")).collect());
     // Oct 26 03:59Z and Oct 27 03:59Z are before local midnight Oct 27 (04:00Z): only 6 count
-    let w = world(
-        json!([tracker("regf", "Account", 7, "Day", 7)]),
-        h,
-        json!({}),
-    );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([tracker("regf", "Account", 7, "Day", 7)]), h, json!({}));
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
 }
 
 #[test]
 fn s7_k_minus_n_plus_one_th_attempt_sets_the_end() {
-    let h = Value::Array(
-        daily(27, 31, 10, "14:00")
-            .into_iter()
-            .chain(daily(1, 2, 11, "14:00"))
-            .collect(),
-    );
+    let h = Value::Array(daily(27, 31, 10, "14:00").into_iter().chain(daily(1, 2, 11, "14:00")).collect());
     // N=3 of 7 counted: a5 = Oct 31 → midnight Nov 7 EST = 05:00Z
     let w = world(json!([tracker("t", "Account", 3, "Day", 7)]), h, json!({}));
     expect(
@@ -1209,25 +818,11 @@ fn s7_future_and_disabled_attempts_are_ignored() {
     let mut disabled = attempt("2125550101", "AC-1", "2026-11-02T14:30:00Z");
     disabled["status"] = json!("Disabled");
     h.push(disabled);
-    let w = world(
-        json!([tracker("t", "Account", 2, "Day", 7)]),
-        Value::Array(h.clone()),
-        json!({}),
-    );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([tracker("t", "Account", 2, "Day", 7)]), Value::Array(h.clone()), json!({}));
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
     // an attempt exactly at now counts
     h.push(attempt("2125550101", "AC-1", MON_10));
-    let w = world(
-        json!([tracker("t", "Account", 2, "Day", 7)]),
-        Value::Array(h),
-        json!({}),
-    );
+    let w = world(json!([tracker("t", "Account", 2, "Day", 7)]), Value::Array(h), json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerAccountVoice"),
@@ -1255,13 +850,7 @@ fn s7_conversation_disposition_one_in_seven_days() {
         None,
     );
     let w = world(json!([t]), json!([other]), json!({}));
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -1271,11 +860,7 @@ fn s7_minute_window_is_sliding_and_exclusive_at_its_start() {
         attempt("2125550101", "AC-1", "2026-11-02T14:40:00Z"),
         attempt("2125550101", "AC-1", "2026-11-02T14:50:00Z")
     ]);
-    let w = world(
-        json!([tracker("m", "ContactAddress", 2, "Minute", 30)]),
-        h.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("m", "ContactAddress", 2, "Minute", 30)]), h.clone(), json!({}));
     // 14:30 is exactly now − 30 min: not counted; a1 = 14:40 → ends 15:10Z
     expect(
         &check(&w, voice("2125550101"), MON_10),
@@ -1284,18 +869,8 @@ fn s7_minute_window_is_sliding_and_exclusive_at_its_start() {
         Some("2026-11-02T15:10:00.000Z"),
         None,
     );
-    let w = world(
-        json!([tracker("m", "ContactAddress", 3, "Minute", 30)]),
-        h,
-        json!({}),
-    );
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([tracker("m", "ContactAddress", 3, "Minute", 30)]), h, json!({}));
+    expect(&check(&w, voice("2125550101"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -1307,11 +882,7 @@ fn s7_hour_window() {
         attempt("2125550101", "AC-1", "2026-11-02T14:30:00Z")
     ]);
     // 4 counted, N=3: a2 = 13:30 + 2 h = 15:30Z
-    let w = world(
-        json!([tracker("h", "Customer", 3, "Hour", 2)]),
-        h,
-        json!({}),
-    );
+    let w = world(json!([tracker("h", "Customer", 3, "Hour", 2)]), h, json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerCustomerVoice"),
@@ -1325,13 +896,7 @@ fn s7_hour_window() {
 fn s7_zero_attempts_always_restricts_with_null_end() {
     let w = rules(json!([tracker("z", "ContactAddress", 0, "Day", 1)]));
     let r = check(&w, voice("2125550101"), MON_10);
-    expect(
-        &r,
-        Some("AttemptTrackerContactAddressVoice"),
-        Some("z"),
-        None,
-        None,
-    );
+    expect(&r, Some("AttemptTrackerContactAddressVoice"), Some("z"), None, None);
     assert_eq!(r["restrictedRuleName"], "z-name");
 }
 
@@ -1339,11 +904,7 @@ fn s7_zero_attempts_always_restricts_with_null_end() {
 fn s7_current_day_week_month() {
     let h = json!([attempt("2125550101", "AC-1", "2026-11-02T05:00:00Z")]);
     // CurrentDay: local midnight Nov 2 EST = 05:00Z is inclusive; ends next midnight
-    let w = world(
-        json!([tracker("d", "Account", 1, "CurrentDay", 1)]),
-        h.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("d", "Account", 1, "CurrentDay", 1)]), h.clone(), json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerAccountVoice"),
@@ -1356,11 +917,7 @@ fn s7_current_day_week_month() {
         attempt("2125550101", "AC-1", "2026-11-02T05:00:00Z"),
         attempt("2125550101", "AC-1", "2026-11-01T20:00:00Z")
     ]);
-    let w = world(
-        json!([tracker("w", "Account", 1, "CurrentWeek", 1)]),
-        h2.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("w", "Account", 1, "CurrentWeek", 1)]), h2.clone(), json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), "2026-11-04T15:00:00Z"),
         Some("AttemptTrackerAccountVoice"),
@@ -1368,28 +925,14 @@ fn s7_current_day_week_month() {
         Some("2026-11-09T05:00:00.000Z"),
         None,
     );
-    let w = world(
-        json!([tracker("w", "Account", 2, "CurrentWeek", 1)]),
-        h2,
-        json!({}),
-    );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), "2026-11-04T15:00:00Z"),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([tracker("w", "Account", 2, "CurrentWeek", 1)]), h2, json!({}));
+    expect(&check(&w, acct("2125550101", "AC-1"), "2026-11-04T15:00:00Z"), None, None, None, None);
     // CurrentMonth at the month's last day; Oct 31 does not count; ends Dec 1 00:00 EST
     let h3 = json!([
         attempt("2125550101", "AC-1", "2026-10-31T20:00:00Z"),
         attempt("2126550101", "AC-1", "2026-11-01T05:00:00Z")
     ]);
-    let w = world(
-        json!([tracker("mo", "Account", 1, "CurrentMonth", 1)]),
-        h3.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("mo", "Account", 1, "CurrentMonth", 1)]), h3.clone(), json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), "2026-11-30T15:00:00Z"),
         Some("AttemptTrackerAccountVoice"),
@@ -1397,29 +940,15 @@ fn s7_current_day_week_month() {
         Some("2026-12-01T05:00:00.000Z"),
         None,
     );
-    let w = world(
-        json!([tracker("mo", "Account", 2, "CurrentMonth", 1)]),
-        h3,
-        json!({}),
-    );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), "2026-11-30T15:00:00Z"),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([tracker("mo", "Account", 2, "CurrentMonth", 1)]), h3, json!({}));
+    expect(&check(&w, acct("2125550101", "AC-1"), "2026-11-30T15:00:00Z"), None, None, None, None);
 }
 
 #[test]
 fn s7_week_threshold() {
     let h = Value::Array(daily(20, 22, 10, "14:00"));
     // Week T=2: local midnight of (today − 13 days) = Oct 20 00:00 EDT; a1 = Oct 20 → + 14 days = Nov 3 05:00Z
-    let w = world(
-        json!([tracker("wk", "Account", 3, "Week", 2)]),
-        h.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("wk", "Account", 3, "Week", 2)]), h.clone(), json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerAccountVoice"),
@@ -1427,18 +956,8 @@ fn s7_week_threshold() {
         Some("2026-11-03T05:00:00.000Z"),
         None,
     );
-    let w = world(
-        json!([tracker("wk", "Account", 3, "Week", 1)]),
-        h,
-        json!({}),
-    );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([tracker("wk", "Account", 3, "Week", 1)]), h, json!({}));
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -1448,11 +967,7 @@ fn s7_day_window_across_fall_back() {
         attempt("2125550101", "AC-1", "2026-11-01T04:30:00Z")
     ]);
     // T=2: local midnight Nov 1 (EDT) = 04:00Z; only 04:30Z counts; Nov 1 + 2 = Nov 3 00:00 EST = 05:00Z
-    let w = world(
-        json!([tracker("t", "Account", 1, "Day", 2)]),
-        h.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("t", "Account", 1, "Day", 2)]), h.clone(), json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerAccountVoice"),
@@ -1461,13 +976,7 @@ fn s7_day_window_across_fall_back() {
         None,
     );
     let w = world(json!([tracker("t", "Account", 2, "Day", 2)]), h, json!({}));
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -1487,23 +996,10 @@ fn s7_day_window_across_spring_forward() {
 #[test]
 fn s7_windows_use_the_record_zone() {
     let h = json!([attempt("2125550101", "AC-1", "2026-11-02T02:00:00Z")]);
-    let w = world(
-        json!([tracker("t", "Account", 1, "CurrentDay", 1)]),
-        h,
-        json!({}),
-    );
+    let w = world(json!([tracker("t", "Account", 1, "CurrentDay", 1)]), h, json!({}));
     // 02:00Z is Nov 1 21:00 in New York (not today) but Nov 2 07:30 in Kolkata (today)
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
-    let rec = with(
-        acct("2125550101", "AC-1"),
-        json!({"timeZone": "Asia/Kolkata"}),
-    );
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
+    let rec = with(acct("2125550101", "AC-1"), json!({"timeZone": "Asia/Kolkata"}));
     expect(
         &check(&w, rec, MON_10),
         Some("AttemptTrackerAccountVoice"),
@@ -1522,15 +1018,10 @@ fn s7_channel_sets_and_across() {
     voice_only["acrossContactChannels"] = json!(false);
     let w = world(json!([voice_only.clone()]), json!([sms.clone()]), json!({}));
     // the SMS attempt is not counted for a Voice record when not across
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
     // and the tracker does not apply to an SMS record
-    let sms_rec = json!({"contactChannel": "SMS", "contactAddress": "2125550101", "accountNumber": "AC-1", "timeZone": NY});
+    let sms_rec =
+        json!({"contactChannel": "SMS", "contactAddress": "2125550101", "accountNumber": "AC-1", "timeZone": NY});
     let w = world(
         json!([tracker("z", "Account", 0, "Day", 1)
             .as_object()
@@ -1547,25 +1038,11 @@ fn s7_channel_sets_and_across() {
     let mut across = tracker("x", "Account", 2, "Day", 1);
     across["contactChannels"] = json!(["Voice", "SMS"]);
     across["acrossContactChannels"] = json!(true);
-    let w = world(
-        json!([across.clone()]),
-        json!([sms.clone(), email.clone()]),
-        json!({}),
-    );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    let w = world(json!([across.clone()]), json!([sms.clone(), email.clone()]), json!({}));
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), None, None, None, None);
     let w = world(
         json!([across]),
-        json!([
-            sms.clone(),
-            email,
-            attempt("2125550101", "AC-1", "2026-11-02T14:20:00Z")
-        ]),
+        json!([sms.clone(), email, attempt("2125550101", "AC-1", "2026-11-02T14:20:00Z")]),
         json!({}),
     );
     expect(
@@ -1593,11 +1070,7 @@ fn s7_channel_sets_and_across() {
 #[test]
 fn s7_v3_tracker_counts_across_all_channels() {
     let email = json!({"contactChannel": "Email", "contactAddress": "a@b.c", "customer": "C1", "timeOfContact": "2026-11-02T14:10:00Z"});
-    let w = world(
-        json!([tracker("v3", "Customer", 1, "Day", 1)]),
-        json!([email]),
-        json!({}),
-    );
+    let w = world(json!([tracker("v3", "Customer", 1, "Day", 1)]), json!([email]), json!({}));
     expect(
         &check(&w, cust("2125550101", "C1"), MON_10),
         Some("AttemptTrackerCustomerVoice"),
@@ -1614,11 +1087,7 @@ fn s7_key_types_match_normalised_keys() {
         {"contactChannel": "Voice", "contactAddress": "2125550199", "customer": "C1", "timeOfContact": "2026-11-02T14:05:00Z"}
     ]);
     // ContactAddress: only the first (normalised digits match "12125550101")
-    let w = world(
-        json!([tracker("a", "ContactAddress", 1, "Day", 1)]),
-        h.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("a", "ContactAddress", 1, "Day", 1)]), h.clone(), json!({}));
     expect(
         &check(&w, voice("1 (212) 555 0101"), MON_10),
         Some("AttemptTrackerContactAddressVoice"),
@@ -1626,31 +1095,11 @@ fn s7_key_types_match_normalised_keys() {
         Some("2026-11-03T05:00:00.000Z"),
         None,
     );
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125550101"), MON_10), None, None, None, None);
     // CustomerContactAddress needs both
-    let w = world(
-        json!([tracker("cc", "CustomerContactAddress", 2, "Day", 1)]),
-        h.clone(),
-        json!({}),
-    );
-    expect(
-        &check(&w, cust("2125550199", "C1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
-    let w = world(
-        json!([tracker("cc", "CustomerContactAddress", 1, "Day", 1)]),
-        h.clone(),
-        json!({}),
-    );
+    let w = world(json!([tracker("cc", "CustomerContactAddress", 2, "Day", 1)]), h.clone(), json!({}));
+    expect(&check(&w, cust("2125550199", "C1"), MON_10), None, None, None, None);
+    let w = world(json!([tracker("cc", "CustomerContactAddress", 1, "Day", 1)]), h.clone(), json!({}));
     expect(
         &check(&w, cust("2125550199", "C1"), MON_10),
         Some("AttemptTrackerCustomerContactAddressVoice"),
@@ -1658,13 +1107,7 @@ fn s7_key_types_match_normalised_keys() {
         Some("2026-11-03T05:00:00.000Z"),
         None,
     );
-    expect(
-        &check(&w, cust("2125550199", "C2"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, cust("2125550199", "C2"), MON_10), None, None, None, None);
     // Customer counts both; a record without customer is not tracked by it
     let w = world(json!([tracker("c", "Customer", 2, "Day", 1)]), h, json!({}));
     expect(
@@ -1675,13 +1118,7 @@ fn s7_key_types_match_normalised_keys() {
         None,
     );
     let w = rules(json!([tracker("c0", "Customer", 0, "Day", 1)]));
-    expect(
-        &check(&w, voice("2125559999"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125559999"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -1690,11 +1127,7 @@ fn s7_account_contact_address() {
         attempt("2125550101", "AC-1", "2026-11-02T14:00:00Z"),
         attempt("2125550102", "AC-1", "2026-11-02T14:00:00Z")
     ]);
-    let w = world(
-        json!([tracker("ac", "AccountContactAddress", 1, "Day", 1)]),
-        h,
-        json!({}),
-    );
+    let w = world(json!([tracker("ac", "AccountContactAddress", 1, "Day", 1)]), h, json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerAccountContactAddressVoice"),
@@ -1702,13 +1135,7 @@ fn s7_account_contact_address() {
         Some("2026-11-03T05:00:00.000Z"),
         None,
     );
-    expect(
-        &check(&w, acct("2125550103", "AC-1"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, acct("2125550103", "AC-1"), MON_10), None, None, None, None);
 }
 
 #[test]
@@ -1722,10 +1149,8 @@ fn s7_number_type_purpose_geocode_filters() {
     t["purposes"] = json!(["collections"]);
     t["geocodes"] = json!(["ny"]);
     let w = world(json!([t]), json!([a]), json!({}));
-    let rec = with(
-        acct("2125550101", "AC-1"),
-        json!({"numberType": 2, "purpose": "COLLECTIONS", "geocodes": ["US", "NY"]}),
-    );
+    let rec =
+        with(acct("2125550101", "AC-1"), json!({"numberType": 2, "purpose": "COLLECTIONS", "geocodes": ["US", "NY"]}));
     expect(
         &check(&w, rec.clone(), MON_10),
         Some("AttemptTrackerAccountVoice"),
@@ -1734,34 +1159,10 @@ fn s7_number_type_purpose_geocode_filters() {
         None,
     );
     // record numberType not listed / missing: the tracker does not apply
-    expect(
-        &check(&w, with(rec.clone(), json!({"numberType": 1})), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
-    expect(
-        &check(&w, with(rec.clone(), json!({"numberType": null})), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
-    expect(
-        &check(&w, with(rec.clone(), json!({"geocodes": ["CA"]})), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
-    expect(
-        &check(&w, with(rec.clone(), json!({"purpose": "Sales"})), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, with(rec.clone(), json!({"numberType": 1})), MON_10), None, None, None, None);
+    expect(&check(&w, with(rec.clone(), json!({"numberType": null})), MON_10), None, None, None, None);
+    expect(&check(&w, with(rec.clone(), json!({"geocodes": ["CA"]})), MON_10), None, None, None, None);
+    expect(&check(&w, with(rec.clone(), json!({"purpose": "Sales"})), MON_10), None, None, None, None);
     // attempts with another numberType are not counted
     let mut b = attempt("2125550101", "AC-1", "2026-11-02T14:00:00Z");
     b["numberType"] = json!(1);
@@ -1776,42 +1177,24 @@ fn s7_number_type_purpose_geocode_filters() {
 #[test]
 fn s7_exempt_addresses() {
     let w = world(
-        json!([
-            tracker("addr", "ContactAddress", 0, "Day", 1),
-            tracker("acc", "Account", 0, "Day", 1)
-        ]),
+        json!([tracker("addr", "ContactAddress", 0, "Day", 1), tracker("acc", "Account", 0, "Day", 1)]),
         json!([]),
         json!({"attemptTrackers": {"excludeFromContactAddressRule": ["(212) 555-0101"], "excludedContactAddresses": ["212 555 0199"]}}),
     );
     // address-rule exemption: only the Account tracker applies
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        Some("AttemptTrackerAccountVoice"),
-        Some("acc"),
-        None,
-        None,
-    );
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), Some("AttemptTrackerAccountVoice"), Some("acc"), None, None);
     // fully exempt: no tracker applies
     let r = check(&w, acct("2125550199", "AC-1"), MON_10);
     expect(&r, None, None, None, None);
     // not exempt: both restrict with null ends → smallest id "acc"
-    expect(
-        &check(&w, acct("2125550000", "AC-1"), MON_10),
-        Some("AttemptTrackerAccountVoice"),
-        Some("acc"),
-        None,
-        None,
-    );
+    expect(&check(&w, acct("2125550000", "AC-1"), MON_10), Some("AttemptTrackerAccountVoice"), Some("acc"), None, None);
 }
 
 #[test]
 fn s7_latest_end_wins_then_smallest_id() {
     let h = json!([attempt("2125550101", "AC-1", "2026-11-02T14:50:00Z")]);
     let w = world(
-        json!([
-            tracker("short", "Account", 1, "Minute", 30),
-            tracker("long", "Account", 1, "Day", 3)
-        ]),
+        json!([tracker("short", "Account", 1, "Minute", 30), tracker("long", "Account", 1, "Day", 3)]),
         h.clone(),
         json!({}),
     );
@@ -1823,14 +1206,7 @@ fn s7_latest_end_wins_then_smallest_id() {
         Some("2026-11-05T05:00:00.000Z"),
         None,
     );
-    let w = world(
-        json!([
-            tracker("t2", "Account", 1, "Day", 1),
-            tracker("t1", "Customer", 1, "Day", 1)
-        ]),
-        h,
-        json!({}),
-    );
+    let w = world(json!([tracker("t2", "Account", 1, "Day", 1), tracker("t1", "Customer", 1, "Day", 1)]), h, json!({}));
     expect(
         &check(&w, acct("2125550101", "AC-1"), MON_10),
         Some("AttemptTrackerCustomerVoice"),
@@ -1845,13 +1221,7 @@ fn s7_disabled_tracker_is_ignored() {
     let mut t = tracker("off", "ContactAddress", 0, "Day", 1);
     t["enabled"] = json!(false);
     let w = rules(json!([t]));
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        None,
-        None,
-        None,
-        None,
-    );
+    expect(&check(&w, voice("2125550101"), MON_10), None, None, None, None);
 }
 
 // ------------------------------------------------------------------ §9 message trackers
@@ -1878,41 +1248,18 @@ fn s9_message_types() {
     let r = check(&w, acct("2125550101", "AC-1"), MON_10);
     expect(&r, None, None, None, None);
     assert_eq!(r["messageType"], "CannotPlay");
+    let w = world(json!([mtracker("m", 1, Some("PlayStandardMessage"))]), h.clone(), json!({}));
+    assert_eq!(check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"], "CanPlayStandard");
     let w = world(
-        json!([mtracker("m", 1, Some("PlayStandardMessage"))]),
+        json!([mtracker("a", 1, Some("PlayStandardMessage")), mtracker("b", 1, Some("NoPlayMessage"))]),
         h.clone(),
         json!({}),
     );
-    assert_eq!(
-        check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"],
-        "CanPlayStandard"
-    );
-    let w = world(
-        json!([
-            mtracker("a", 1, Some("PlayStandardMessage")),
-            mtracker("b", 1, Some("NoPlayMessage"))
-        ]),
-        h.clone(),
-        json!({}),
-    );
-    assert_eq!(
-        check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"],
-        "CannotPlay"
-    );
+    assert_eq!(check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"], "CannotPlay");
     let w = world(json!([mtracker("m", 2, None)]), h.clone(), json!({}));
-    assert_eq!(
-        check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"],
-        "CanPlay"
-    );
-    let w = world(
-        json!([mtracker("m", 0, Some("PlayStandardMessage"))]),
-        json!([]),
-        json!({}),
-    );
-    assert_eq!(
-        check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"],
-        "CanPlayStandard"
-    );
+    assert_eq!(check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"], "CanPlay");
+    let w = world(json!([mtracker("m", 0, Some("PlayStandardMessage"))]), json!([]), json!({}));
+    assert_eq!(check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"], "CanPlayStandard");
 }
 
 #[test]
@@ -1923,19 +1270,9 @@ fn s9_exempt_and_not_selected() {
         h.clone(),
         json!({"messageTrackers": {"excludedContactAddresses": ["2125550101"]}}),
     );
-    assert_eq!(
-        check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"],
-        "CanPlay"
-    );
+    assert_eq!(check(&w, acct("2125550101", "AC-1"), MON_10)["messageType"], "CanPlay");
     let w = world(json!([mtracker("m", 1, None)]), h, json!({}));
-    let r = check(
-        &w,
-        with(
-            acct("2125550101", "AC-1"),
-            json!({"requiredChecks": ["exclusions"]}),
-        ),
-        MON_10,
-    );
+    let r = check(&w, with(acct("2125550101", "AC-1"), json!({"requiredChecks": ["exclusions"]})), MON_10);
     assert_eq!(r["messageType"], Value::Null);
 }
 
@@ -1954,52 +1291,19 @@ fn s3_first_restricting_check_wins() {
     let rec = with(acct("2125550101", "AC-1"), json!({"product": "Gold"}));
     let r = check(&w, rec.clone(), MON_10);
     expect(&r, Some("ExclusionVoice"), Some("ex"), None, None);
-    assert_eq!(
-        (r["availableQuota"].clone(), r["messageType"].clone()),
-        (Value::Null, Value::Null)
-    );
+    assert_eq!((r["availableQuota"].clone(), r["messageType"].clone()), (Value::Null, Value::Null));
     let r = check(
         &w,
-        with(
-            rec.clone(),
-            json!({"requiredChecks": ["quotaControls", "attemptTrackers", "convenientContactTimes"]}),
-        ),
+        with(rec.clone(), json!({"requiredChecks": ["quotaControls", "attemptTrackers", "convenientContactTimes"]})),
         MON_10,
     );
-    expect(
-        &r,
-        Some("ConvenientContactTimeCustomer"),
-        Some("c"),
-        Some("2026-11-02T17:00:00.000Z"),
-        None,
-    );
-    let r = check(
-        &w,
-        with(
-            rec.clone(),
-            json!({"requiredChecks": ["attemptTrackers", "quotaControls"]}),
-        ),
-        MON_10,
-    );
+    expect(&r, Some("ConvenientContactTimeCustomer"), Some("c"), Some("2026-11-02T17:00:00.000Z"), None);
+    let r = check(&w, with(rec.clone(), json!({"requiredChecks": ["attemptTrackers", "quotaControls"]})), MON_10);
     expect(&r, Some("QuotaExhausted"), Some("q"), None, None);
-    let r = check(
-        &w,
-        with(rec.clone(), json!({"requiredChecks": ["attemptTrackers"]})),
-        MON_10,
-    );
-    expect(
-        &r,
-        Some("AttemptTrackerAccountVoice"),
-        Some("t"),
-        None,
-        None,
-    );
+    let r = check(&w, with(rec.clone(), json!({"requiredChecks": ["attemptTrackers"]})), MON_10);
+    expect(&r, Some("AttemptTrackerAccountVoice"), Some("t"), None, None);
     assert_eq!(r["restrictedRuleName"], "t-name");
-    let r = check(
-        &w,
-        with(rec, json!({"requiredChecks": ["messageTrackers"]})),
-        MON_10,
-    );
+    let r = check(&w, with(rec, json!({"requiredChecks": ["messageTrackers"]})), MON_10);
     expect(&r, None, None, None, None);
     assert_eq!(r["messageType"], "CanPlay");
 }
@@ -2012,20 +1316,8 @@ fn s3_restriction_start_only_when_allowed() {
         json!([]),
         json!({}),
     );
-    expect(
-        &check(&w, acct("2125550101", "AC-1"), MON_10),
-        Some("AttemptTrackerAccountVoice"),
-        Some("t"),
-        None,
-        None,
-    );
-    expect(
-        &check(&w, voice("2125550101"), MON_10),
-        None,
-        None,
-        None,
-        Some("2026-11-10T00:00:00.000Z"),
-    );
+    expect(&check(&w, acct("2125550101", "AC-1"), MON_10), Some("AttemptTrackerAccountVoice"), Some("t"), None, None);
+    expect(&check(&w, voice("2125550101"), MON_10), None, None, None, Some("2026-11-10T00:00:00.000Z"));
 }
 
 #[test]
@@ -2052,34 +1344,17 @@ fn s1_default_zone_when_record_has_none() {
 fn s10_invalid_records_are_refused_with_the_field() {
     let bad = |v: Value| {
         let req: ComplianceStatusesInsertRequestV4 = serde_json::from_value(v).unwrap();
-        Record::from_request(&req, chrono_tz::Tz::UTC)
-            .unwrap_err()
-            .field
+        Record::from_request(&req, chrono_tz::Tz::UTC).unwrap_err().field
     };
-    assert_eq!(
-        bad(json!({"contactAddress": "2125550101"})),
-        "contactChannel"
-    );
-    assert_eq!(
-        bad(json!({"contactChannel": "Fax", "contactAddress": "2125550101"})),
-        "contactChannel"
-    );
-    assert_eq!(
-        bad(json!({"contactChannel": "Voice", "contactAddress": "  "})),
-        "contactAddress"
-    );
+    assert_eq!(bad(json!({"contactAddress": "2125550101"})), "contactChannel");
+    assert_eq!(bad(json!({"contactChannel": "Fax", "contactAddress": "2125550101"})), "contactChannel");
+    assert_eq!(bad(json!({"contactChannel": "Voice", "contactAddress": "  "})), "contactAddress");
     assert_eq!(
         bad(json!({"contactChannel": "Voice", "contactAddress": "x", "timeZone": "Mars/Olympus"})),
         "contactAddress"
     );
-    assert_eq!(
-        bad(json!({"contactChannel": "Voice", "contactAddress": "1", "timeZone": "Mars/Olympus"})),
-        "timeZone"
-    );
-    assert_eq!(
-        bad(json!({"contactChannel": "Voice", "contactAddress": "1", "numberType": "cell"})),
-        "numberType"
-    );
+    assert_eq!(bad(json!({"contactChannel": "Voice", "contactAddress": "1", "timeZone": "Mars/Olympus"})), "timeZone");
+    assert_eq!(bad(json!({"contactChannel": "Voice", "contactAddress": "1", "numberType": "cell"})), "numberType");
     assert_eq!(
         bad(json!({"contactChannel": "Voice", "contactAddress": "1", "requiredChecks": ["dnc"]})),
         "requiredChecks"

@@ -42,8 +42,7 @@ pub struct CheckArgs {
 
 pub fn execute(a: CheckArgs) -> anyhow::Result<i32> {
     let text = if a.record == "-" {
-        std::io::read_to_string(std::io::stdin())
-            .context("reading the record from standard input")?
+        std::io::read_to_string(std::io::stdin()).context("reading the record from standard input")?
     } else if let Some(p) = a.record.strip_prefix('@') {
         std::fs::read_to_string(p).with_context(|| format!("reading the record from {p}"))?
     } else {
@@ -52,21 +51,14 @@ pub fn execute(a: CheckArgs) -> anyhow::Result<i32> {
     let v: serde_json::Value = serde_json::from_str(&text).context("--record is not valid JSON")?;
     let req: ComplianceStatusesInsertRequestV4 =
         crate::io::rules::dto_from_value(v).map_err(|e| anyhow!("invalid record: {e}"))?;
-    let rec = Record::from_request(&req, a.default_time_zone)
-        .map_err(|e| anyhow!("invalid record: {e}"))?;
+    let rec = Record::from_request(&req, a.default_time_zone).map_err(|e| anyhow!("invalid record: {e}"))?;
     let mut phases = Phases::default();
-    let (engine, report, _) = build_engine(
-        &a.rules,
-        &a.history,
-        a.config.as_ref(),
-        a.skip_bad_rules,
-        false,
-        &mut phases,
-    )?;
+    let now = a.as_of.unwrap_or_else(chrono::Utc::now);
+    let (engine, report, _) =
+        build_engine(&a.rules, &a.history, a.config.as_ref(), a.skip_bad_rules, false, now, &mut phases)?;
     for s in &report.skipped {
         eprintln!("scrub: skipped bad rule: {s}");
     }
-    let now = a.as_of.unwrap_or_else(chrono::Utc::now);
     let d = evaluate(&engine, &rec, now);
     let resp = d.to_response(None);
     println!("{}", serde_json::to_string_pretty(&resp)?);

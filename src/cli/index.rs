@@ -55,14 +55,12 @@ Example:
 
 /// Reads a registry / change-list file in parallel (memory-mapped, split at line ends).
 pub fn read_number_list(path: &Path) -> anyhow::Result<Vec<u64>> {
-    let f =
-        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     if f.metadata()?.len() == 0 {
         return Ok(Vec::new());
     }
     // SAFETY: read-only map of a file we do not modify.
-    let m = unsafe { memmap2::Mmap::map(&f) }
-        .with_context(|| format!("{}: cannot map", path.display()))?;
+    let m = unsafe { memmap2::Mmap::map(&f) }.with_context(|| format!("{}: cannot map", path.display()))?;
     let data: &[u8] = &m;
     let parts = (rayon::current_num_threads() * 8).max(1);
     let mut cuts = vec![0usize];
@@ -82,10 +80,7 @@ pub fn read_number_list(path: &Path) -> anyhow::Result<Vec<u64>> {
             let mut v = Vec::new();
             for line in data[w[0]..w[1]].split(|&b| b == b'\n') {
                 let line = String::from_utf8_lossy(line);
-                let fields: Vec<&str> = line
-                    .split(',')
-                    .map(|f| f.trim().trim_matches('"'))
-                    .collect();
+                let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
                 let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).count();
                 let key = if fields.len() >= 2 && digits(fields[0]) == 3 && digits(fields[1]) == 7 {
                     phone_key_of_text(&format!("{}{}", fields[0], fields[1]))
@@ -104,13 +99,7 @@ pub fn read_number_list(path: &Path) -> anyhow::Result<Vec<u64>> {
 
 pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
     match a.command {
-        IndexCommand::Build {
-            out,
-            exclusions,
-            registry,
-            add,
-            delete,
-        } => {
+        IndexCommand::Build { out, exclusions, registry, add, delete } => {
             let t = std::time::Instant::now();
             if exclusions.is_empty() && registry.is_empty() && add.is_empty() {
                 bail!("nothing to index: give --exclusions, --registry or --add");
@@ -141,8 +130,7 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
                 deleted = before - keys.iter().map(Vec::len).sum::<usize>();
             }
             let set = PhoneSet::from_chunks(keys);
-            set.save(&out)
-                .with_context(|| format!("{}: cannot write", out.display()))?;
+            set.save(&out).with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!(
                 "scrub: indexed {} numbers ({} deleted entries, {} other rules left out) into {} ({:.2} bytes/number, {:.1} s)",
                 set.len(),
@@ -156,8 +144,7 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
         }
         IndexCommand::Info { file } => {
             let t = std::time::Instant::now();
-            let set =
-                PhoneSet::open(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let set = PhoneSet::open(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let size = std::fs::metadata(&file)?.len();
             println!(
                 "{}: {} numbers, {} bytes ({:.3} bytes/number), opened in {:.3} ms",

@@ -59,14 +59,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 
 /// Parses `--as-of` (RFC 3339; no offset = UTC).
 pub fn parse_as_of(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    crate::time::parse_instant(s)
-        .ok_or_else(|| format!("'{s}' is not an RFC 3339 instant (e.g. 2026-11-01T13:00:00Z)"))
+    crate::time::parse_instant(s).ok_or_else(|| format!("'{s}' is not an RFC 3339 instant (e.g. 2026-11-01T13:00:00Z)"))
 }
 
 /// Parses an IANA zone name.
 pub fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
-    crate::time::parse_zone(s)
-        .ok_or_else(|| format!("unknown IANA time zone '{s}' (e.g. America/New_York)"))
+    crate::time::parse_zone(s).ok_or_else(|| format!("unknown IANA time zone '{s}' (e.g. America/New_York)"))
 }
 
 /// Parses `--checks` (comma-separated; `all` = every check).

@@ -85,10 +85,7 @@ pub struct RunArgs {
 
 pub fn execute(a: RunArgs) -> anyhow::Result<i32> {
     if let Some(n) = a.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .context("starting the thread pool")?;
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().context("starting the thread pool")?;
     }
     let opts = RunOptions {
         contacts: a.contacts,
@@ -112,26 +109,14 @@ pub fn execute(a: RunArgs) -> anyhow::Result<i32> {
     if !a.quiet {
         eprintln!(
             "scrub: {} rows: {} allowed, {} restricted, {} rejected ({:.2} s, {:.0} records/s)",
-            s.input_rows,
-            s.allowed,
-            s.restricted,
-            s.rejected,
-            s.phases.total_s,
-            s.records_per_second
+            s.input_rows, s.allowed, s.restricted, s.rejected, s.phases.total_s, s.records_per_second
         );
     }
     if s.rejected > 0 && a.rejects.is_none() {
-        eprintln!(
-            "scrub: warning: {} rows were rejected and --rejects was not given; the first reasons:",
-            s.rejected
-        );
+        eprintln!("scrub: warning: {} rows were rejected and --rejects was not given; the first reasons:", s.rejected);
         for r in s.reject_samples.iter().take(5) {
             eprintln!("  {r}");
         }
     }
-    Ok(if a.fail_on_rejects && s.rejected > 0 {
-        super::EXIT_REJECTS
-    } else {
-        super::EXIT_OK
-    })
+    Ok(if a.fail_on_rejects && s.rejected > 0 { super::EXIT_REJECTS } else { super::EXIT_OK })
 }

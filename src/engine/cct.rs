@@ -26,14 +26,8 @@ pub struct CctIndex {
 }
 
 pub enum CctOutcome<'e> {
-    Restricted {
-        rule: &'e ConvenientContactTime,
-        kind: RestrictionType,
-        end: Option<DateTime<Utc>>,
-    },
-    Allowed {
-        next_close: Option<DateTime<Utc>>,
-    },
+    Restricted { rule: &'e ConvenientContactTime, kind: RestrictionType, end: Option<DateTime<Utc>> },
+    Allowed { next_close: Option<DateTime<Utc>> },
 }
 
 fn minute_of(l: chrono::NaiveDateTime) -> u16 {
@@ -92,19 +86,13 @@ fn candidates(windows: &[Window], tz: Tz, now: DateTime<Utc>, out: &mut Vec<Date
 }
 
 /// The first instant in (now, now + 192 h] at which the windows are `want_open`.
-pub fn next_state(
-    windows: &[Window],
-    tz: Tz,
-    now: DateTime<Utc>,
-    want_open: bool,
-) -> Option<DateTime<Utc>> {
+pub fn next_state(windows: &[Window], tz: Tz, now: DateTime<Utc>, want_open: bool) -> Option<DateTime<Utc>> {
     if windows.is_empty() {
         return None;
     }
     let mut c = Vec::with_capacity(64);
     candidates(windows, tz, now, &mut c);
-    c.into_iter()
-        .find(|t| is_open(windows, tz, *t) == want_open)
+    c.into_iter().find(|t| is_open(windows, tz, *t) == want_open)
 }
 
 impl CctIndex {
@@ -118,11 +106,7 @@ impl CctIndex {
             };
             map.entry(r.key.as_str().into()).or_default().push(i as u32);
         }
-        CctIndex {
-            rules,
-            by_customer,
-            by_account,
-        }
+        CctIndex { rules, by_customer, by_account }
     }
 
     pub fn len(&self) -> usize {

@@ -101,11 +101,7 @@ impl RestrictionType {
             QuotaExhausted => "QuotaExhausted",
             AttemptTracker(t, ch) => {
                 const NAMES: [[&str; 3]; 5] = [
-                    [
-                        "AttemptTrackerCustomerVoice",
-                        "AttemptTrackerCustomerSMS",
-                        "AttemptTrackerCustomerEmail",
-                    ],
+                    ["AttemptTrackerCustomerVoice", "AttemptTrackerCustomerSMS", "AttemptTrackerCustomerEmail"],
                     [
                         "AttemptTrackerContactAddressVoice",
                         "AttemptTrackerContactAddressSMS",
@@ -116,11 +112,7 @@ impl RestrictionType {
                         "AttemptTrackerCustomerContactAddressSMS",
                         "AttemptTrackerCustomerContactAddressEmail",
                     ],
-                    [
-                        "AttemptTrackerAccountVoice",
-                        "AttemptTrackerAccountSMS",
-                        "AttemptTrackerAccountEmail",
-                    ],
+                    ["AttemptTrackerAccountVoice", "AttemptTrackerAccountSMS", "AttemptTrackerAccountEmail"],
                     [
                         "AttemptTrackerAccountContactAddressVoice",
                         "AttemptTrackerAccountContactAddressSMS",
@@ -205,44 +197,26 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(
-            RestrictionType::AttemptTracker(TrackerType::AccountContactAddress, Channel::Voice)
-                .as_str(),
+            RestrictionType::AttemptTracker(TrackerType::AccountContactAddress, Channel::Voice).as_str(),
             "AttemptTrackerAccountContactAddressVoice"
         );
         assert_eq!(
-            RestrictionType::ConvenientContactTime(
-                ContactKeyType::Account,
-                CctTier::ChannelWide,
-                Channel::Sms
-            )
-            .as_str(),
+            RestrictionType::ConvenientContactTime(ContactKeyType::Account, CctTier::ChannelWide, Channel::Sms)
+                .as_str(),
             "ConvenientContactTimeAccountNoSMS"
         );
         assert_eq!(
-            RestrictionType::ConvenientContactTime(
-                ContactKeyType::Customer,
-                CctTier::All,
-                Channel::Email
-            )
-            .as_str(),
+            RestrictionType::ConvenientContactTime(ContactKeyType::Customer, CctTier::All, Channel::Email).as_str(),
             "ConvenientContactTimeCustomer"
         );
-        assert_eq!(
-            RestrictionType::Exclusion(ExclusionType::Ssn).as_str(),
-            "ExclusionSSN"
-        );
+        assert_eq!(RestrictionType::Exclusion(ExclusionType::Ssn).as_str(), "ExclusionSSN");
     }
 
     #[test]
     fn tie_breaking() {
         let t = |s: &str| Some(crate::time::parse_instant(s).unwrap());
         assert!(beats(t("2026-01-01T00:00:00Z"), Some("a"), None, Some("z")));
-        assert!(!beats(
-            None,
-            Some("z"),
-            t("2026-01-01T00:00:00Z"),
-            Some("a")
-        ));
+        assert!(!beats(None, Some("z"), t("2026-01-01T00:00:00Z"), Some("a")));
         assert!(beats(None, Some("b"), None, Some("a")));
         assert!(beats(None, Some("a"), None, None));
         assert!(!beats(None, None, None, Some("a")));

@@ -390,9 +390,7 @@ mod tests {
 
     #[test]
     fn set_membership_in_memory_and_on_disk() {
-        let vals: Vec<u64> = (0..10_000u64)
-            .map(|i| 2_000_000_000 + i * 7919 % 1_000_003 * 13)
-            .collect();
+        let vals: Vec<u64> = (0..10_000u64).map(|i| 2_000_000_000 + i * 7919 % 1_000_003 * 13).collect();
         let set = PhoneSet::from_unsorted(vals.clone());
         for v in &vals {
             assert!(set.contains(*v));
@@ -407,7 +405,10 @@ mod tests {
             assert!(m.contains(*v));
         }
         assert!(!m.contains(2_000_000_001));
-        assert_eq!(std::fs::metadata(&p).unwrap().len() as usize, table_offset(set.nb) + set.len() * set.width as usize);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len() as usize,
+            table_offset(set.nb) + set.len() * set.width as usize
+        );
         assert_eq!(m.iter().collect::<Vec<_>>(), set.iter().collect::<Vec<_>>());
         std::fs::write(&p, b"garbage").unwrap();
         assert!(PhoneSet::open(&p).is_err());

@@ -39,11 +39,7 @@ impl Registry {
     }
 
     pub fn len(&self) -> usize {
-        self.sets
-            .iter()
-            .map(|s| s.len())
-            .sum::<usize>()
-            .saturating_sub(self.removed.len())
+        self.sets.iter().map(|s| s.len()).sum::<usize>().saturating_sub(self.removed.len())
     }
 }
 
@@ -54,7 +50,9 @@ pub enum ExclusionOutcome<'e> {
         end: Option<DateTime<Utc>>,
     },
     /// Not restricted; the earliest future start of a matching exclusion, if any.
-    Allowed { next_start: Option<DateTime<Utc>> },
+    Allowed {
+        next_start: Option<DateTime<Utc>>,
+    },
 }
 
 fn type_of_channel(c: Channel) -> ExclusionType {
@@ -69,10 +67,7 @@ impl ExclusionIndex {
     pub fn new(rules: Vec<Exclusion>, registry: Registry) -> Self {
         let mut by_type: [AHashMap<Box<str>, Vec<u32>>; 5] = Default::default();
         for (i, r) in rules.iter().enumerate() {
-            by_type[r.exclusion_type as usize]
-                .entry(r.value.as_str().into())
-                .or_default()
-                .push(i as u32);
+            by_type[r.exclusion_type as usize].entry(r.value.as_str().into()).or_default().push(i as u32);
         }
         let registry_rule = Exclusion {
             id: None,
@@ -82,12 +77,7 @@ impl ExclusionIndex {
             start: None,
             end: None,
         };
-        ExclusionIndex {
-            rules,
-            by_type,
-            registry,
-            registry_rule,
-        }
+        ExclusionIndex { rules, by_type, registry, registry_rule }
     }
 
     /// Exclusions in the general index.
@@ -112,10 +102,7 @@ impl ExclusionIndex {
         if key.is_empty() {
             return &[];
         }
-        self.by_type[t as usize]
-            .get(key)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.by_type[t as usize].get(key).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn check<'e>(&'e self, rec: &Record, now: DateTime<Utc>) -> ExclusionOutcome<'e> {

@@ -87,10 +87,7 @@ impl Postings {
     }
 
     pub fn get(&self, id: u32) -> &[u32] {
-        let (a, b) = (
-            self.offsets[id as usize] as usize,
-            self.offsets[id as usize + 1] as usize,
-        );
+        let (a, b) = (self.offsets[id as usize] as usize, self.offsets[id as usize + 1] as usize);
         &self.idx[a..b]
     }
 }
@@ -108,9 +105,9 @@ pub struct History {
     pub cust: Vec<u32>,
     pub addr: Vec<u32>,
     pub acct: Vec<u32>,
-    pub customers: Interner,
-    pub addresses: Interner,
-    pub accounts: Interner,
+    pub customers: KeyInterner,
+    pub addresses: KeyInterner,
+    pub accounts: KeyInterner,
     pub dispositions: Interner,
     pub purposes: Interner,
     pub geocodes: Interner,
@@ -120,48 +117,105 @@ pub struct History {
     /// Rows read, including disabled attempts.
     pub rows_read: usize,
     pub disabled: usize,
+    /// Enabled attempts outside every tracker's reach at the evaluation instant.
+    pub skipped: usize,
 }
 
-/// Accumulates attempts, then [`HistoryBuilder::build`] sorts the postings.
-#[derive(Debug)]
-pub struct HistoryBuilder {
-    h: History,
-    buf: String,
+/// Rows per staged group (the unit of parallel work while building).
+const GROUP_ROWS: usize = 1 << 20;
+/// Partitions of the high-cardinality interning (per-partition maps fit in cache).
+const PARTS: usize = 256;
+
+/// Normalised key strings of one group, one per row (empty = absent), with hashes.
+#[derive(Debug, Default)]
+struct KeyColumn {
+    arena: String,
+    offs: Vec<u32>,
+    hash: Vec<u64>,
 }
 
-impl Default for HistoryBuilder {
-    fn default() -> Self {
-        let mut h = History::default();
-        h.geo_start.push(0);
-        HistoryBuilder {
-            h,
-            buf: String::new(),
+impl KeyColumn {
+    fn push(&mut self, s: &str, state: &ahash::RandomState) {
+        if self.offs.is_empty() {
+            self.offs.push(0);
         }
+        self.arena.push_str(s);
+        self.offs.push(self.arena.len() as u32);
+        self.hash.push(if s.is_empty() { 0 } else { state.hash_one(s) });
+    }
+    fn get(&self, i: usize) -> &str {
+        &self.arena[self.offs[i] as usize..self.offs[i + 1] as usize]
     }
 }
 
-pub fn to_nanos(t: DateTime<Utc>) -> i64 {
-    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
-        i64::MIN + 1
-    } else {
-        i64::MAX
-    })
+/// A small local interner (dispositions, purposes, geocodes within a group).
+#[derive(Debug, Default)]
+struct LocalNames {
+    map: AHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
 }
 
-pub fn from_nanos(n: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_nanos(n)
+impl LocalNames {
+    fn id(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return NONE;
+        }
+        if let Some(&i) = self.map.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.map.insert(s.into(), i);
+        self.names.push(s.into());
+        i
+    }
 }
 
-impl HistoryBuilder {
+/// A group of normalised, not yet interned attempts. Groups are filled in
+/// parallel (one per Parquet row group) and interned together by [`HistoryBuilder::build`].
+#[derive(Debug, Default)]
+pub struct StagedGroup {
+    time: Vec<i64>,
+    channel: Vec<u8>,
+    number_type: Vec<i64>,
+    disp: Vec<u32>,
+    purpose: Vec<u32>,
+    geo_start: Vec<u32>,
+    geo: Vec<u32>,
+    keys: [KeyColumn; 3],
+    disp_names: LocalNames,
+    purpose_names: LocalNames,
+    geo_names: LocalNames,
+    rows_read: usize,
+    disabled: usize,
+    skipped: usize,
+    buf: String,
+    window: Option<(i64, i64)>,
+    state: ahash::RandomState,
+}
+
+fn key_state() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(0x5eed, 0x0ddba11, 0xca11ab1e, 0xfeedface)
+}
+
+impl StagedGroup {
+    /// A group keeping attempts with `from ≤ t ≤ to` (ns); others are validated and dropped.
+    pub fn new(window: Option<(i64, i64)>) -> Self {
+        StagedGroup { window, state: key_state(), geo_start: vec![0], ..Default::default() }
+    }
+
     pub fn len(&self) -> usize {
-        self.h.time.len()
+        self.time.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.h.time.is_empty()
+        self.time.is_empty()
     }
 
-    /// Adds one attempt; `extra_geocodes` carries list-typed geocodes.
+    pub fn rows_read(&self) -> usize {
+        self.rows_read
+    }
+
+    /// Validates and adds one attempt; `extra_geocodes` carries list-typed geocodes.
     /// `Err` names the field of a bad row (SPEC §11: it stops the run).
     pub fn push<'a>(
         &mut self,
@@ -169,55 +223,169 @@ impl HistoryBuilder {
         extra_geocodes: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), FieldError> {
         let channel = a.channel()?;
-        let t = a.instant()?;
+        let t = to_nanos(a.instant()?);
         let enabled = a.enabled()?;
         let number_type = a.number_type()?;
-        self.h.rows_read += 1;
+        self.rows_read += 1;
         if !enabled {
-            self.h.disabled += 1;
+            self.disabled += 1;
             return Ok(());
         }
-        let h = &mut self.h;
+        if self.window.is_some_and(|(from, to)| t < from || t > to) {
+            self.skipped += 1;
+            return Ok(());
+        }
         let buf = &mut self.buf;
-        let intern = |i: &mut Interner, s: &str| if s.is_empty() { NONE } else { i.intern(s) };
         normalize::address_into(channel, a.contact_address.unwrap_or(""), buf);
-        let addr = intern(&mut h.addresses, buf);
+        self.keys[0].push(buf, &self.state);
         normalize::trimmed_into(a.customer.unwrap_or(""), buf);
-        let cust = intern(&mut h.customers, buf);
+        self.keys[1].push(buf, &self.state);
         normalize::trimmed_into(a.account_number.unwrap_or(""), buf);
-        let acct = intern(&mut h.accounts, buf);
+        self.keys[2].push(buf, &self.state);
         normalize::lower_into(a.disposition.unwrap_or(""), buf);
-        let disp = intern(&mut h.dispositions, buf);
+        self.disp.push(self.disp_names.id(buf));
         normalize::lower_into(a.purpose.unwrap_or(""), buf);
-        let purp = intern(&mut h.purposes, buf);
-        for g in a
-            .geocodes
-            .map(normalize::split_list)
-            .into_iter()
-            .flatten()
-            .chain(extra_geocodes)
-        {
+        self.purpose.push(self.purpose_names.id(buf));
+        for g in a.geocodes.map(normalize::split_list).into_iter().flatten().chain(extra_geocodes) {
             normalize::lower_into(g, buf);
             if !buf.is_empty() {
-                let id = h.geocodes.intern(buf);
-                h.geo.push(id);
+                let id = self.geo_names.id(buf);
+                self.geo.push(id);
             }
         }
-        h.geo_start.push(h.geo.len() as u32);
-        h.time.push(to_nanos(t));
-        h.channel.push(channel as u8);
-        h.disposition.push(disp);
-        h.number_type.push(number_type.unwrap_or(NO_NUMBER_TYPE));
-        h.purpose.push(purp);
-        h.cust.push(cust);
-        h.addr.push(addr);
-        h.acct.push(acct);
+        self.geo_start.push(self.geo.len() as u32);
+        self.time.push(t);
+        self.channel.push(channel as u8);
+        self.number_type.push(number_type.unwrap_or(NO_NUMBER_TYPE));
         Ok(())
+    }
+}
+
+/// Accumulates attempts in staged groups; [`HistoryBuilder::build`] interns
+/// keys (partitioned, in parallel) and sorts the postings.
+#[derive(Debug, Default)]
+pub struct HistoryBuilder {
+    groups: Vec<StagedGroup>,
+    window: Option<(i64, i64)>,
+}
+
+pub fn to_nanos(t: DateTime<Utc>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 { i64::MIN + 1 } else { i64::MAX })
+}
+
+pub fn from_nanos(n: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_nanos(n)
+}
+
+/// A raw pointer shared by tasks writing disjoint slots.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut u32);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+impl HistoryBuilder {
+    /// Keeps only attempts in `[from, to]`: the rest can never be counted by any
+    /// loaded tracker at the evaluation instant, so dropping them changes no answer.
+    pub fn with_window(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        HistoryBuilder { groups: Vec::new(), window: Some((to_nanos(from), to_nanos(to))) }
+    }
+
+    /// A fresh group for a parallel loader; hand it back with [`HistoryBuilder::add_group`].
+    pub fn new_group(&self) -> StagedGroup {
+        StagedGroup::new(self.window)
+    }
+
+    pub fn add_group(&mut self, g: StagedGroup) {
+        self.groups.push(g);
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(StagedGroup::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn rows_read(&self) -> usize {
+        self.groups.iter().map(|g| g.rows_read).sum()
+    }
+
+    /// Adds one attempt (sequential loaders).
+    pub fn push<'a>(
+        &mut self,
+        a: &Attempt<'a>,
+        extra_geocodes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), FieldError> {
+        if self.groups.last().is_none_or(|g| g.len() >= GROUP_ROWS) {
+            let g = self.new_group();
+            self.groups.push(g);
+        }
+        self.groups.last_mut().unwrap().push(a, extra_geocodes)
     }
 
     pub fn build(self) -> History {
-        let mut h = self.h;
-        let (c, a, k) = rayon::join(
+        let groups = self.groups;
+        let mut h = History {
+            rows_read: groups.iter().map(|g| g.rows_read).sum(),
+            disabled: groups.iter().map(|g| g.disabled).sum(),
+            skipped: groups.iter().map(|g| g.skipped).sum(),
+            ..Default::default()
+        };
+        let starts: Vec<usize> = groups
+            .iter()
+            .scan(0usize, |acc, g| {
+                let s = *acc;
+                *acc += g.len();
+                Some(s)
+            })
+            .collect();
+        let n: usize = groups.iter().map(StagedGroup::len).sum();
+        assert!(n < NONE as usize, "at most 4 billion attempts");
+
+        // Low-cardinality names: merge the groups' local tables, then remap.
+        let remap = |names: &mut Interner, local: fn(&StagedGroup) -> &LocalNames| -> Vec<Vec<u32>> {
+            groups.iter().map(|g| local(g).names.iter().map(|s| names.intern(s)).collect()).collect()
+        };
+        let disp_map = remap(&mut h.dispositions, |g| &g.disp_names);
+        let purpose_map = remap(&mut h.purposes, |g| &g.purpose_names);
+        let geo_map = remap(&mut h.geocodes, |g| &g.geo_names);
+        let concat_u32 = |col: fn(&StagedGroup) -> &Vec<u32>, maps: &Vec<Vec<u32>>| -> Vec<u32> {
+            let parts: Vec<Vec<u32>> = groups
+                .par_iter()
+                .zip(maps)
+                .map(|(g, m)| col(g).iter().map(|&x| if x == NONE { NONE } else { m[x as usize] }).collect())
+                .collect();
+            parts.concat()
+        };
+        h.disposition = concat_u32(|g| &g.disp, &disp_map);
+        h.purpose = concat_u32(|g| &g.purpose, &purpose_map);
+        h.geo = concat_u32(|g| &g.geo, &geo_map);
+        h.geo_start = Vec::with_capacity(n + 1);
+        h.geo_start.push(0);
+        let mut base = 0u32;
+        for g in &groups {
+            h.geo_start.extend(g.geo_start[1..].iter().map(|&x| x + base));
+            base += g.geo.len() as u32;
+        }
+        h.time = groups.iter().flat_map(|g| g.time.iter().copied()).collect();
+        h.channel = groups.iter().flat_map(|g| g.channel.iter().copied()).collect();
+        h.number_type = groups.iter().flat_map(|g| g.number_type.iter().copied()).collect();
+
+        // High-cardinality keys: partition rows by hash, intern each partition in parallel.
+        let mut interned: Vec<(Vec<u32>, KeyInterner)> =
+            (0..3).map(|k| intern_partitioned(&groups, &starts, n, k)).collect();
+        let (acct, acct_i) = interned.pop().unwrap();
+        let (cust, cust_i) = interned.pop().unwrap();
+        let (addr, addr_i) = interned.pop().unwrap();
+        drop(groups);
+        h.addr = addr;
+        h.cust = cust;
+        h.acct = acct;
+        h.addresses = addr_i;
+        h.customers = cust_i;
+        h.accounts = acct_i;
+        let (c, (a, k)) = rayon::join(
             || Postings::build(&h.cust, h.customers.len(), &h.time),
             || {
                 rayon::join(
@@ -225,8 +393,7 @@ impl HistoryBuilder {
                     || Postings::build(&h.acct, h.accounts.len(), &h.time),
                 )
             },
-        )
-        .into_parts();
+        );
         h.by_cust = c;
         h.by_addr = a;
         h.by_acct = k;
@@ -234,12 +401,110 @@ impl HistoryBuilder {
     }
 }
 
-trait IntoParts<A, B, C> {
-    fn into_parts(self) -> (A, B, C);
+/// Interns key column `k` of every group: dense global ids, one map per hash partition.
+fn intern_partitioned(groups: &[StagedGroup], starts: &[usize], n: usize, k: usize) -> (Vec<u32>, KeyInterner) {
+    let part_of = |hash: u64| (hash >> 56) as usize;
+    // rows of each partition, in row order
+    let hists: Vec<Vec<u32>> = groups
+        .par_iter()
+        .map(|g| {
+            let mut c = vec![0u32; PARTS];
+            for (i, &hs) in g.keys[k].hash.iter().enumerate() {
+                if !g.keys[k].get(i).is_empty() {
+                    c[part_of(hs)] += 1;
+                }
+            }
+            c
+        })
+        .collect();
+    let mut bounds = vec![0usize; PARTS + 1];
+    for p in 0..PARTS {
+        bounds[p + 1] = bounds[p] + hists.iter().map(|c| c[p] as usize).sum::<usize>();
+    }
+    let mut at: Vec<Vec<usize>> = Vec::with_capacity(groups.len());
+    let mut next = bounds.clone();
+    for c in &hists {
+        at.push(next[..PARTS].to_vec());
+        for p in 0..PARTS {
+            next[p] += c[p] as usize;
+        }
+    }
+    let mut order = vec![0u32; bounds[PARTS]];
+    let op = SendPtr(order.as_mut_ptr());
+    groups.par_iter().zip(starts).zip(at).for_each(|((g, &start), mut at)| {
+        let op = op;
+        for (i, &hs) in g.keys[k].hash.iter().enumerate() {
+            if g.keys[k].get(i).is_empty() {
+                continue;
+            }
+            let p = part_of(hs);
+            // SAFETY: each (group, partition) writes its own disjoint slot range.
+            unsafe { *op.0.add(at[p]) = (start + i) as u32 };
+            at[p] += 1;
+        }
+    });
+    let group_of = |row: usize| starts.partition_point(|&s| s <= row) - 1;
+    let mut ids = vec![NONE; n];
+    let ip = SendPtr(ids.as_mut_ptr());
+    let maps: Vec<AHashMap<Box<str>, u32>> = (0..PARTS)
+        .into_par_iter()
+        .map(|p| {
+            let ip = ip;
+            let mut local: AHashMap<&str, u32> = AHashMap::new();
+            for &row in &order[bounds[p]..bounds[p + 1]] {
+                let g = group_of(row as usize);
+                let s = groups[g].keys[k].get(row as usize - starts[g]);
+                let next = local.len() as u32;
+                let id = *local.entry(s).or_insert(next);
+                // SAFETY: every row belongs to exactly one partition.
+                unsafe { *ip.0.add(row as usize) = id };
+            }
+            local.into_iter().map(|(s, id)| (Box::from(s), id)).collect()
+        })
+        .collect();
+    let mut base = vec![0u32; PARTS + 1];
+    for p in 0..PARTS {
+        base[p + 1] = base[p] + maps[p].len() as u32;
+    }
+    // local ids → global ids
+    (0..PARTS).into_par_iter().for_each(|p| {
+        let ip = ip;
+        for &row in &order[bounds[p]..bounds[p + 1]] {
+            // SAFETY: as above, disjoint rows.
+            unsafe { *ip.0.add(row as usize) += base[p] };
+        }
+    });
+    let maps = maps.into_iter().zip(&base).map(|(m, &b)| m.into_iter().map(|(s, id)| (s, id + b)).collect()).collect();
+    (ids, KeyInterner { parts: maps, total: base[PARTS] as usize, state: key_state() })
 }
-impl<A, B, C> IntoParts<A, B, C> for (A, (B, C)) {
-    fn into_parts(self) -> (A, B, C) {
-        (self.0, self.1 .0, self.1 .1)
+
+/// Key strings to dense ids, partitioned by hash like the build.
+#[derive(Debug)]
+pub struct KeyInterner {
+    parts: Vec<AHashMap<Box<str>, u32>>,
+    total: usize,
+    state: ahash::RandomState,
+}
+
+impl Default for KeyInterner {
+    fn default() -> Self {
+        KeyInterner { parts: (0..PARTS).map(|_| AHashMap::new()).collect(), total: 0, state: key_state() }
+    }
+}
+
+impl KeyInterner {
+    pub fn get(&self, s: &str) -> Option<u32> {
+        if s.is_empty() {
+            return None;
+        }
+        let p = (self.state.hash_one(s) >> 56) as usize;
+        self.parts[p].get(s).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.total
+    }
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
     }
 }
 

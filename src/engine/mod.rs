@@ -20,8 +20,7 @@ pub use decision::{BlockKind, CctTier, Decision, RestrictionType};
 pub use history::{History, HistoryBuilder};
 
 use crate::model::{
-    Check, Config, ConvenientContactTime, Exclusion, MessageType, QuotaControl, Record,
-    ThresholdActionType, Tracker,
+    Check, Config, ConvenientContactTime, Exclusion, MessageType, QuotaControl, Record, ThresholdActionType, Tracker,
 };
 use cct::{CctIndex, CctOutcome};
 use exclusions::{ExclusionIndex, ExclusionOutcome};
@@ -60,12 +59,7 @@ pub enum LineOutcome {
     Duplicate,
 }
 
-pub type CctIdentity = (
-    crate::model::ContactKeyType,
-    String,
-    crate::model::ContactValueType,
-    Option<String>,
-);
+pub type CctIdentity = (crate::model::ContactKeyType, String, crate::model::ContactValueType, Option<String>);
 
 impl RuleSet {
     /// Adds an exclusion as its own interval (exclusions are never merged, SPEC §3).
@@ -164,10 +158,7 @@ impl RuleSet {
 
     fn add_general_exclusion(&mut self, e: Exclusion) {
         let id = e.identity();
-        self.ex_slots
-            .entry(id)
-            .or_default()
-            .push(self.exclusions.len());
+        self.ex_slots.entry(id).or_default().push(self.exclusions.len());
         self.exclusions.push(e);
         self.ex_dead.push(false);
     }
@@ -216,11 +207,7 @@ impl RuleSet {
 
     /// The exclusions in load order, without deleted ones.
     pub fn exclusions(&self) -> impl Iterator<Item = &Exclusion> {
-        self.exclusions
-            .iter()
-            .zip(&self.ex_dead)
-            .filter(|(_, d)| !**d)
-            .map(|(e, _)| e)
+        self.exclusions.iter().zip(&self.ex_dead).filter(|(_, d)| !**d).map(|(e, _)| e)
     }
 
     /// Takes the registry keys collected so far, sorted and deduplicated, minus
@@ -250,21 +237,13 @@ impl RuleSet {
         if !keys.is_empty() {
             sets.insert(0, std::sync::Arc::new(dnc::PhoneSet::from_chunks(keys)));
         }
-        exclusions::Registry {
-            sets,
-            removed: std::mem::take(&mut self.registry_removed),
-        }
+        exclusions::Registry { sets, removed: std::mem::take(&mut self.registry_removed) }
     }
 
     fn take_exclusions(&mut self) -> Vec<Exclusion> {
         let dead = std::mem::take(&mut self.ex_dead);
         self.ex_slots.clear();
-        std::mem::take(&mut self.exclusions)
-            .into_iter()
-            .zip(dead)
-            .filter(|(_, d)| !d)
-            .map(|(e, _)| e)
-            .collect()
+        std::mem::take(&mut self.exclusions).into_iter().zip(dead).filter(|(_, d)| !d).map(|(e, _)| e).collect()
     }
 
     /// Adds a CCT; one with the identity of an earlier one replaces it. Returns true if it replaced.
@@ -290,8 +269,7 @@ impl RuleSet {
                 true
             }
             None => {
-                self.quota_slots
-                    .insert(q.product.clone(), self.quotas.len());
+                self.quota_slots.insert(q.product.clone(), self.quotas.len());
                 self.quotas.push(q);
                 false
             }
@@ -317,6 +295,34 @@ impl RuleSet {
             crate::model::TrackerKind::Attempt => self.attempt_trackers.push(t),
             crate::model::TrackerKind::Message => self.message_trackers.push(t),
         }
+    }
+}
+
+/// The span of history any loaded tracker can count at `now`: attempts
+/// outside it are never counted (SPEC §7 windows end at now and start at most
+/// this far back), so a loader may drop them. Day-based bounds carry two days
+/// of slack for zone offsets and DST. No enabled tracker → an empty span.
+pub fn history_window(rules: &RuleSet, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    use crate::model::ThresholdType::*;
+    let days = |d: i64| chrono::Duration::try_days(d).unwrap_or(chrono::Duration::MAX);
+    let mut from: Option<DateTime<Utc>> = None;
+    for t in rules.attempt_trackers.iter().chain(&rules.message_trackers).filter(|t| t.enabled) {
+        let th = t.threshold as i64;
+        let back = match t.threshold_type {
+            Minute => chrono::Duration::try_minutes(th).unwrap_or(chrono::Duration::MAX),
+            Hour => chrono::Duration::try_hours(th).unwrap_or(chrono::Duration::MAX),
+            Day => days(th.saturating_add(2)),
+            Week => days(th.saturating_mul(7).saturating_add(2)),
+            CurrentDay => days(2),
+            CurrentWeek => days(9),
+            CurrentMonth => days(33),
+        };
+        let start = now.checked_sub_signed(back).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        from = Some(from.map_or(start, |f| f.min(start)));
+    }
+    match from {
+        Some(f) => (f, now),
+        None => (now + chrono::Duration::nanoseconds(1), now),
     }
 }
 
@@ -351,17 +357,8 @@ impl Engine {
     pub fn new(mut rules: RuleSet, history: History, config: Config) -> Engine {
         let exclusions = rules.take_exclusions();
         let registry = rules.take_registry();
-        let quota_by_product = rules
-            .quotas
-            .iter()
-            .enumerate()
-            .map(|(i, q)| (q.product.clone(), i as u32))
-            .collect();
-        let compile = |v: Vec<Tracker>| {
-            v.into_iter()
-                .map(|t| CompiledTracker::new(t, &history))
-                .collect()
-        };
+        let quota_by_product = rules.quotas.iter().enumerate().map(|(i, q)| (q.product.clone(), i as u32)).collect();
+        let compile = |v: Vec<Tracker>| v.into_iter().map(|t| CompiledTracker::new(t, &history)).collect();
         Engine {
             exclusions: ExclusionIndex::new(exclusions, registry),
             ccts: CctIndex::new(rules.ccts),
@@ -435,14 +432,9 @@ pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Dec
         }
     }
 
-    let needs_keys = (checks.contains(Check::AttemptTrackers)
-        && !engine.attempt_trackers.is_empty())
+    let needs_keys = (checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
         || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty());
-    let keys = if needs_keys {
-        Some(RecordKeys::new(&engine.history, rec))
-    } else {
-        None
-    };
+    let keys = if needs_keys { Some(RecordKeys::new(&engine.history, rec)) } else { None };
 
     if checks.contains(Check::AttemptTrackers) {
         let ex = &engine.config.attempt;
@@ -454,9 +446,7 @@ pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Dec
                 }
                 let r = trackers::evaluate(ct, &engine.history, rec, keys, now);
                 if r.hit
-                    && best.is_none_or(|(b, be)| {
-                        decision::beats(be, b.id.as_deref(), r.end, ct.rule.id.as_deref())
-                    })
+                    && best.is_none_or(|(b, be)| decision::beats(be, b.id.as_deref(), r.end, ct.rule.id.as_deref()))
                 {
                     best = Some((&ct.rule, r.end));
                 }

@@ -63,14 +63,10 @@ pub fn applies(t: &Tracker, rec: &Record, ex: &Exemptions) -> bool {
         return false;
     }
     let ty = t.tracker_type;
-    if (ty.uses_customer() && rec.customer.is_empty())
-        || (ty.uses_account() && rec.account.is_empty())
-    {
+    if (ty.uses_customer() && rec.customer.is_empty()) || (ty.uses_account() && rec.account.is_empty()) {
         return false;
     }
-    if ty.uses_address()
-        && (rec.address.is_empty() || ex.address_rules.contains(rec.channel, &rec.address))
-    {
+    if ty.uses_address() && (rec.address.is_empty() || ex.address_rules.contains(rec.channel, &rec.address)) {
         return false;
     }
     if !t.number_types.is_empty() && !rec.number_type.is_some_and(|n| t.number_types.contains(&n)) {
@@ -94,19 +90,10 @@ struct Span {
 fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
     let today = time::local_date(zone, now);
     let th = t.threshold as i64;
-    let midnight = |d| Span {
-        from: to_nanos(time::midnight(zone, d)),
-        inclusive: true,
-    };
+    let midnight = |d| Span { from: to_nanos(time::midnight(zone, d)), inclusive: true };
     match t.threshold_type {
-        ThresholdType::Minute => Span {
-            from: to_nanos(now - Duration::minutes(th)),
-            inclusive: false,
-        },
-        ThresholdType::Hour => Span {
-            from: to_nanos(now - Duration::hours(th)),
-            inclusive: false,
-        },
+        ThresholdType::Minute => Span { from: to_nanos(now - Duration::minutes(th)), inclusive: false },
+        ThresholdType::Hour => Span { from: to_nanos(now - Duration::hours(th)), inclusive: false },
         ThresholdType::Day => midnight(time::add_days(today, -(th - 1))),
         ThresholdType::Week => midnight(time::add_days(today, -(7 * th - 1))),
         ThresholdType::CurrentDay => midnight(today),
@@ -123,13 +110,9 @@ fn leaves_window(t: &Tracker, zone: Tz, now: DateTime<Utc>, a: DateTime<Utc>) ->
         ThresholdType::Minute => a + Duration::minutes(th),
         ThresholdType::Hour => a + Duration::hours(th),
         ThresholdType::Day => time::midnight(zone, time::add_days(time::local_date(zone, a), th)),
-        ThresholdType::Week => {
-            time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th))
-        }
+        ThresholdType::Week => time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th)),
         ThresholdType::CurrentDay => time::midnight(zone, time::add_days(today, 1)),
-        ThresholdType::CurrentWeek => {
-            time::midnight(zone, time::add_days(time::week_monday(today), 7))
-        }
+        ThresholdType::CurrentWeek => time::midnight(zone, time::add_days(time::week_monday(today), 7)),
         ThresholdType::CurrentMonth => time::midnight(zone, time::next_month_first(today)),
     }
 }
@@ -152,10 +135,7 @@ pub fn evaluate(
 ) -> TrackerResult {
     let t = &ct.rule;
     if t.number_of_attempts == 0 {
-        return TrackerResult {
-            hit: true,
-            end: None,
-        };
+        return TrackerResult { hit: true, end: None };
     }
     let n = t.number_of_attempts as usize;
     // Pick the shortest posting list that holds every attempt with the record's key.
@@ -164,10 +144,7 @@ pub fn evaluate(
         TrackerType::ContactAddress => (posting(&h.by_addr, keys.addr), NONE, NONE, NONE),
         TrackerType::Account => (posting(&h.by_acct, keys.acct), NONE, NONE, NONE),
         TrackerType::CustomerContactAddress => {
-            let (c, a) = (
-                posting(&h.by_cust, keys.cust),
-                posting(&h.by_addr, keys.addr),
-            );
+            let (c, a) = (posting(&h.by_cust, keys.cust), posting(&h.by_addr, keys.addr));
             if c.len() <= a.len() {
                 (c, NONE, keys.addr, NONE)
             } else {
@@ -175,10 +152,7 @@ pub fn evaluate(
             }
         }
         TrackerType::AccountContactAddress => {
-            let (k, a) = (
-                posting(&h.by_acct, keys.acct),
-                posting(&h.by_addr, keys.addr),
-            );
+            let (k, a) = (posting(&h.by_acct, keys.acct), posting(&h.by_addr, keys.addr));
             if k.len() <= a.len() {
                 (k, NONE, keys.addr, NONE)
             } else {
@@ -187,30 +161,17 @@ pub fn evaluate(
         }
     };
     if list.len() < n {
-        return TrackerResult {
-            hit: false,
-            end: None,
-        };
+        return TrackerResult { hit: false, end: None };
     }
     let span = window(t, rec.zone, now);
     let now_ns = to_nanos(now);
-    let lo = list.partition_point(|&i| {
-        let x = h.time[i as usize];
-        if span.inclusive {
-            x < span.from
-        } else {
-            x <= span.from
-        }
-    });
-    let hi = list.partition_point(|&i| h.time[i as usize] <= now_ns);
-    if hi <= lo || hi - lo < n {
-        return TrackerResult {
-            hit: false,
-            end: None,
-        };
-    }
-    let counted = |&i: &u32| -> bool {
-        let i = i as usize;
+    // History is almost always older than now: check the newest attempt before searching.
+    let hi = match list.last() {
+        Some(&l) if h.time[l as usize] <= now_ns => list.len(),
+        _ => list.partition_point(|&i| h.time[i as usize] <= now_ns),
+    };
+    let in_window = |x: i64| if span.inclusive { x >= span.from } else { x > span.from };
+    let counted = |i: usize| -> bool {
         if (need_cust != NONE && h.cust[i] != need_cust)
             || (need_addr != NONE && h.addr[i] != need_addr)
             || (need_acct != NONE && h.acct[i] != need_acct)
@@ -218,11 +179,7 @@ pub fn evaluate(
             return false;
         }
         let ch = h.channel_of(i);
-        let channel_ok = if t.across {
-            t.channels.contains(ch)
-        } else {
-            ch == rec.channel
-        };
+        let channel_ok = if t.across { t.channels.contains(ch) } else { ch == rec.channel };
         if !channel_ok {
             return false;
         }
@@ -249,25 +206,23 @@ pub fn evaluate(
         }
         true
     };
-    let slice = &list[lo..hi];
-    let k = slice.iter().filter(|i| counted(i)).count();
-    if k < n {
-        return TrackerResult {
-            hit: false,
-            end: None,
-        };
+    // a_{k−N+1} (oldest first) is the N-th newest counted attempt: walk back from
+    // now and stop at the N-th match instead of counting the whole window.
+    let mut found = 0usize;
+    for &i in list[..hi].iter().rev() {
+        let i = i as usize;
+        if !in_window(h.time[i]) {
+            break;
+        }
+        if counted(i) {
+            found += 1;
+            if found == n {
+                let at = from_nanos(h.time[i]);
+                return TrackerResult { hit: true, end: Some(leaves_window(t, rec.zone, now, at)) };
+            }
+        }
     }
-    // a_{k−N+1}, 1-based, oldest first.
-    let a = slice
-        .iter()
-        .filter(|i| counted(i))
-        .nth(k - n)
-        .expect("k ≥ n counted attempts");
-    let at = from_nanos(h.time[*a as usize]);
-    TrackerResult {
-        hit: true,
-        end: Some(leaves_window(t, rec.zone, now, at)),
-    }
+    TrackerResult { hit: false, end: None }
 }
 
 fn posting(p: &super::history::Postings, id: u32) -> &[u32] {

@@ -30,26 +30,15 @@ pub fn to_text(arr: &ArrayRef) -> Result<StringArray, String> {
     }
     macro_rules! prim {
         ($t:ty) => {
-            each!(
-                arr.as_primitive::<$t>(),
-                |a: &arrow_array::PrimitiveArray<$t>, i| a.value(i).to_string()
-            )
+            each!(arr.as_primitive::<$t>(), |a: &arrow_array::PrimitiveArray<$t>, i| a.value(i).to_string())
         };
     }
     match arr.data_type() {
         Utf8 => return Ok(arr.as_string::<i32>().clone()),
-        LargeUtf8 => each!(
-            arr.as_string::<i64>(),
-            |a: &arrow_array::LargeStringArray, i| a.value(i).to_string()
-        ),
-        Utf8View => each!(
-            arr.as_string_view(),
-            |a: &arrow_array::StringViewArray, i| a.value(i).to_string()
-        ),
+        LargeUtf8 => each!(arr.as_string::<i64>(), |a: &arrow_array::LargeStringArray, i| a.value(i).to_string()),
+        Utf8View => each!(arr.as_string_view(), |a: &arrow_array::StringViewArray, i| a.value(i).to_string()),
         Null => out.resize(n, None),
-        Boolean => each!(arr.as_boolean(), |a: &arrow_array::BooleanArray, i| a
-            .value(i)
-            .to_string()),
+        Boolean => each!(arr.as_boolean(), |a: &arrow_array::BooleanArray, i| a.value(i).to_string()),
         Int8 => prim!(Int8Type),
         Int16 => prim!(Int16Type),
         Int32 => prim!(Int32Type),
@@ -60,36 +49,26 @@ pub fn to_text(arr: &ArrayRef) -> Result<StringArray, String> {
         UInt64 => prim!(UInt64Type),
         Float32 => prim!(Float32Type),
         Float64 => prim!(Float64Type),
-        Date32 => each!(
-            arr.as_primitive::<Date32Type>(),
-            |a: &arrow_array::Date32Array, i| {
-                DateTime::from_timestamp(a.value(i) as i64 * 86_400, 0)
-                    .map(|d| d.date_naive().to_string())
-                    .unwrap_or_default()
-            }
-        ),
+        Date32 => each!(arr.as_primitive::<Date32Type>(), |a: &arrow_array::Date32Array, i| {
+            DateTime::from_timestamp(a.value(i) as i64 * 86_400, 0)
+                .map(|d| d.date_naive().to_string())
+                .unwrap_or_default()
+        }),
         Timestamp(_, _) => {
             let (ints, unit) = timestamp_as_i64(arr).expect("timestamp column");
             each!(&ints, |a: &arrow_array::Int64Array, i| {
-                timestamp_instant(a.value(i), unit)
-                    .map(format_instant)
-                    .unwrap_or_default()
+                timestamp_instant(a.value(i), unit).map(format_instant).unwrap_or_default()
             })
         }
         Dictionary(_, _) => {
             let dict = arr.as_any_dictionary();
             let values = to_text(dict.values())?;
-            let keys =
-                arrow_select::take::take(&values, dict.keys(), None).map_err(|e| e.to_string())?;
+            let keys = arrow_select::take::take(&values, dict.keys(), None).map_err(|e| e.to_string())?;
             return Ok(keys.as_string::<i32>().clone());
         }
         List(_) | LargeList(_) => {
             for i in 0..n {
-                out.push(if arr.is_null(i) {
-                    None
-                } else {
-                    Some(list_items(arr, i)?.join(","))
-                });
+                out.push(if arr.is_null(i) { None } else { Some(list_items(arr, i)?.join(",")) });
             }
         }
         other => return Err(format!("unsupported column type {other}")),
@@ -105,22 +84,14 @@ pub fn list_items(arr: &ArrayRef, i: usize) -> Result<Vec<String>, String> {
         other => return Err(format!("{other} is not a list")),
     };
     let t = to_text(&inner)?;
-    Ok((0..t.len())
-        .filter(|&j| !t.is_null(j))
-        .map(|j| t.value(j).to_string())
-        .collect())
+    Ok((0..t.len()).filter(|&j| !t.is_null(j)).map(|j| t.value(j).to_string()).collect())
 }
 
 /// A timestamp column's raw values (same layout as Int64) and unit; `None` if not a timestamp.
 pub fn timestamp_as_i64(arr: &ArrayRef) -> Option<(arrow_array::Int64Array, TimeUnit)> {
     match arr.data_type() {
         DataType::Timestamp(unit, _) => {
-            let data = arr
-                .to_data()
-                .into_builder()
-                .data_type(DataType::Int64)
-                .build()
-                .ok()?;
+            let data = arr.to_data().into_builder().data_type(DataType::Int64).build().ok()?;
             Some((arrow_array::Int64Array::from(data), *unit))
         }
         _ => None,
@@ -148,31 +119,20 @@ impl ListText {
         let (offsets, values): (Vec<usize>, ArrayRef) = match arr.data_type() {
             DataType::List(_) => {
                 let l = arr.as_list::<i32>();
-                (
-                    l.value_offsets().iter().map(|&o| o as usize).collect(),
-                    l.values().clone(),
-                )
+                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
             }
             DataType::LargeList(_) => {
                 let l = arr.as_list::<i64>();
-                (
-                    l.value_offsets().iter().map(|&o| o as usize).collect(),
-                    l.values().clone(),
-                )
+                (l.value_offsets().iter().map(|&o| o as usize).collect(), l.values().clone())
             }
             other => return Err(format!("{other} is not a list")),
         };
-        Ok(ListText {
-            offsets,
-            values: to_text(&values)?,
-        })
+        Ok(ListText { offsets, values: to_text(&values)? })
     }
 
     pub fn items(&self, row: usize) -> impl Iterator<Item = &str> {
         let (a, b) = (self.offsets[row], self.offsets[row + 1]);
-        (a..b)
-            .filter(|&j| !self.values.is_null(j))
-            .map(|j| self.values.value(j))
+        (a..b).filter(|&j| !self.values.is_null(j)).map(|j| self.values.value(j))
     }
 }
 
@@ -187,9 +147,7 @@ pub enum FieldColumn {
 impl FieldColumn {
     pub fn new(arr: &ArrayRef) -> Result<FieldColumn, String> {
         match arr.data_type() {
-            DataType::List(_) | DataType::LargeList(_) => {
-                Ok(FieldColumn::List(ListText::new(arr)?))
-            }
+            DataType::List(_) | DataType::LargeList(_) => Ok(FieldColumn::List(ListText::new(arr)?)),
             _ => Ok(FieldColumn::Text(to_text(arr)?)),
         }
     }

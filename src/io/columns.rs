@@ -2,11 +2,7 @@
 
 /// Finds a column by API name: exact match first, then case-insensitive.
 pub fn find(headers: &[String], name: &str) -> Option<usize> {
-    headers.iter().position(|h| h == name).or_else(|| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    })
+    headers.iter().position(|h| h == name).or_else(|| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name)))
 }
 
 /// Column positions of the fields of one input kind.
@@ -17,9 +13,7 @@ pub struct ColumnMap<const N: usize> {
 
 impl<const N: usize> ColumnMap<N> {
     pub fn new(headers: &[String], names: [&str; N]) -> Self {
-        ColumnMap {
-            idx: names.map(|n| find(headers, n)),
-        }
+        ColumnMap { idx: names.map(|n| find(headers, n)) }
     }
 }
 
@@ -27,11 +21,7 @@ impl<const N: usize> ColumnMap<N> {
 mod tests {
     #[test]
     fn exact_then_case_insensitive() {
-        let h = vec![
-            "ContactChannel".to_string(),
-            "contactChannel".to_string(),
-            "SSN".to_string(),
-        ];
+        let h = vec!["ContactChannel".to_string(), "contactChannel".to_string(), "SSN".to_string()];
         assert_eq!(super::find(&h, "contactChannel"), Some(1));
         assert_eq!(super::find(&h, "ssn"), Some(2));
         assert_eq!(super::find(&h, "purpose"), None);

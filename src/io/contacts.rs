@@ -68,9 +68,8 @@ pub struct ContactReader {
 
 impl ContactReader {
     pub fn open(path: &Path, chunk_rows: usize) -> Result<ContactReader, LoadError> {
-        let format = Format::of(path).ok_or_else(|| {
-            LoadError::file(path, "unknown contacts format (expected .csv or .parquet)")
-        })?;
+        let format = Format::of(path)
+            .ok_or_else(|| LoadError::file(path, "unknown contacts format (expected .csv or .parquet)"))?;
         match format {
             Format::Csv => {
                 let mut rdr = csv_reader(path)?;
@@ -78,11 +77,7 @@ impl ContactReader {
                     .byte_headers()
                     .map_err(|e| LoadError::file(path, format!("cannot read the header: {e}")))?
                     .iter()
-                    .map(|h| {
-                        String::from_utf8_lossy(h)
-                            .trim_start_matches('\u{feff}')
-                            .to_string()
-                    })
+                    .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').to_string())
                     .collect();
                 let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 Ok(ContactReader {
@@ -97,17 +92,13 @@ impl ContactReader {
             }
             Format::Parquet => {
                 let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-                let builder =
-                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-                        .map_err(|e| {
-                            LoadError::file(path, format!("not a readable Parquet file: {e}"))
-                        })?;
+                let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                    .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))?;
                 let total = builder.metadata().file_metadata().num_rows() as u64;
                 drop(builder);
                 let reader = parquet_reader(path, chunk_rows)?;
                 let schema = arrow_array::RecordBatchReader::schema(&reader);
-                let headers: Vec<String> =
-                    schema.fields().iter().map(|f| f.name().clone()).collect();
+                let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
                 Ok(ContactReader {
                     path: path.to_path_buf(),
                     format,
@@ -139,9 +130,7 @@ impl ContactReader {
                     match rdr.read_byte_record(&mut rec) {
                         Ok(true) => rows.push(std::mem::take(&mut rec)),
                         Ok(false) => break,
-                        Err(e) => {
-                            return Err(LoadError::file(&self.path, format!("unreadable CSV: {e}")))
-                        }
+                        Err(e) => return Err(LoadError::file(&self.path, format!("unreadable CSV: {e}"))),
                     }
                 }
                 self.rows_read += rows.len() as u64;
@@ -149,10 +138,7 @@ impl ContactReader {
             }
             Source::Parquet(rdr) => match rdr.next() {
                 None => Ok(None),
-                Some(Err(e)) => Err(LoadError::file(
-                    &self.path,
-                    format!("unreadable Parquet: {e}"),
-                )),
+                Some(Err(e)) => Err(LoadError::file(&self.path, format!("unreadable Parquet: {e}"))),
                 Some(Ok(b)) => {
                     self.rows_read += b.num_rows() as u64;
                     Ok(Some(Chunk::Arrow(b)))
@@ -163,18 +149,10 @@ impl ContactReader {
 }
 
 /// A per-chunk accessor for the record fields (columns located by header).
-pub fn view_for<'c>(
-    path: &Path,
-    headers: &[String],
-    chunk: &'c Chunk,
-) -> Result<ChunkView<'c>, LoadError> {
+pub fn view_for<'c>(path: &Path, headers: &[String], chunk: &'c Chunk) -> Result<ChunkView<'c>, LoadError> {
     let map: ColumnMap<11> = ColumnMap::new(headers, RECORD_COLUMNS);
     match chunk {
-        Chunk::Csv { rows } => Ok(ChunkView::Csv {
-            rows,
-            map,
-            width: headers.len(),
-        }),
+        Chunk::Csv { rows } => Ok(ChunkView::Csv { rows, map, width: headers.len() }),
         Chunk::Arrow(b) => {
             let cols = map
                 .idx
@@ -182,8 +160,7 @@ pub fn view_for<'c>(
                 .zip(RECORD_COLUMNS)
                 .map(|(i, name)| {
                     i.map(|i| {
-                        FieldColumn::new(b.column(i))
-                            .map_err(|e| LoadError::file(path, format!("column {name}: {e}")))
+                        FieldColumn::new(b.column(i)).map_err(|e| LoadError::file(path, format!("column {name}: {e}")))
                     })
                     .transpose()
                 })
@@ -194,14 +171,8 @@ pub fn view_for<'c>(
 }
 
 pub enum ChunkView<'c> {
-    Csv {
-        rows: &'c [csv::ByteRecord],
-        map: ColumnMap<11>,
-        width: usize,
-    },
-    Arrow {
-        cols: Vec<Option<FieldColumn>>,
-    },
+    Csv { rows: &'c [csv::ByteRecord], map: ColumnMap<11>, width: usize },
+    Arrow { cols: Vec<Option<FieldColumn>> },
 }
 
 impl ChunkView<'_> {
@@ -211,20 +182,16 @@ impl ChunkView<'_> {
             ChunkView::Csv { rows, map, width } => {
                 let row = &rows[i];
                 if row.len() > *width {
-                    return Err(format!(
-                        "row has {} fields but the header has {}",
-                        row.len(),
-                        width
-                    ));
+                    return Err(format!("row has {} fields but the header has {}", row.len(), width));
                 }
                 let mut f: [Option<&str>; 11] = [None; 11];
                 for (k, idx) in map.idx.iter().enumerate() {
                     if let Some(c) = idx {
                         if let Some(bytes) = row.get(*c) {
-                            f[k] =
-                                Some(std::str::from_utf8(bytes).map_err(|_| {
-                                    format!("{}: invalid UTF-8", RECORD_COLUMNS[k])
-                                })?);
+                            f[k] = Some(
+                                std::str::from_utf8(bytes)
+                                    .map_err(|_| format!("{}: invalid UTF-8", RECORD_COLUMNS[k]))?,
+                            );
                         }
                     }
                 }

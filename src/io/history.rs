@@ -12,7 +12,7 @@ use arrow_array::{Array, RecordBatch};
 
 use super::arrow_text::{timestamp_instant, FieldColumn};
 use super::columns::ColumnMap;
-use super::{csv_reader, parquet_reader, Format, LoadError};
+use super::{csv_reader, Format, LoadError};
 use crate::engine::HistoryBuilder;
 use crate::model::Attempt;
 
@@ -46,44 +46,28 @@ struct Dedup {
 
 impl Dedup {
     fn new() -> Self {
-        Dedup {
-            seen: AHashSet::new(),
-            hasher: RandomState::with_seeds(1, 2, 3, 4),
-        }
+        Dedup { seen: AHashSet::new(), hasher: RandomState::with_seeds(1, 2, 3, 4) }
     }
     fn is_new(&mut self, a: &Attempt<'_>) -> bool {
         let mut h = self.hasher.build_hasher();
         let ch = a.channel().ok();
         ch.map(|c| c as u8).hash(&mut h);
-        ch.and_then(|c| {
-            a.contact_address
-                .and_then(|x| crate::normalize::address(c, x))
-        })
-        .hash(&mut h);
+        ch.and_then(|c| a.contact_address.and_then(|x| crate::normalize::address(c, x))).hash(&mut h);
         a.customer.map(str::trim).hash(&mut h);
         a.account_number.map(str::trim).hash(&mut h);
-        a.instant()
-            .ok()
-            .map(|t| t.timestamp_nanos_opt())
-            .hash(&mut h);
+        a.instant().ok().map(|t| t.timestamp_nanos_opt()).hash(&mut h);
         a.disposition.map(str::trim).hash(&mut h);
         self.seen.insert(h.finish())
     }
 }
 
-pub fn load_history(
-    path: &Path,
-    b: &mut HistoryBuilder,
-    report: &mut HistoryLoadReport,
-) -> Result<(), LoadError> {
+pub fn load_history(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
     if path.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)
             .map_err(|e| LoadError::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.is_file()
-                    && Format::of(p)
-                        .is_some_and(|f| matches!(f, Format::Csv | Format::Parquet | Format::Cet))
+                p.is_file() && Format::of(p).is_some_and(|f| matches!(f, Format::Csv | Format::Parquet | Format::Cet))
             })
             .collect();
         entries.sort();
@@ -97,10 +81,7 @@ pub fn load_history(
         Some(Format::Csv) => load_csv(path, b, report, None),
         Some(Format::Cet) => load_csv(path, b, report, Some(Dedup::new())),
         Some(Format::Parquet) => load_parquet(path, b, report),
-        _ => Err(LoadError::file(
-            path,
-            "unknown history format (expected .csv, .parquet or .cet)",
-        )),
+        _ => Err(LoadError::file(path, "unknown history format (expected .csv, .parquet or .cet)")),
     }
 }
 
@@ -120,10 +101,7 @@ fn load_csv(
     let map = ColumnMap::new(&headers, COLUMNS);
     for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
         if map.idx[i].is_none() {
-            return Err(LoadError::file(
-                path,
-                format!("no {name} column: not a contact-attempt history file"),
-            ));
+            return Err(LoadError::file(path, format!("no {name} column: not a contact-attempt history file")));
         }
     }
     let mut rec = csv::StringRecord::new();
@@ -155,83 +133,107 @@ fn load_csv(
                 continue;
             }
         }
-        b.push(&a, std::iter::empty())
-            .map_err(|e| LoadError::field(path, format!("line {line}"), e))?;
+        b.push(&a, std::iter::empty()).map_err(|e| LoadError::field(path, format!("line {line}"), e))?;
         report.rows += 1;
     }
     Ok(())
 }
 
-fn load_parquet(
-    path: &Path,
-    b: &mut HistoryBuilder,
-    report: &mut HistoryLoadReport,
-) -> Result<(), LoadError> {
-    let reader = parquet_reader(path, 65_536)?;
-    let mut row = 0usize;
-    for batch in reader {
-        let batch: RecordBatch =
-            batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
-        let headers: Vec<String> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let map = ColumnMap::new(&headers, COLUMNS);
-        for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
-            if map.idx[i].is_none() {
-                return Err(LoadError::file(
-                    path,
-                    format!("no {name} column: not a contact-attempt history file"),
-                ));
+fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use rayon::prelude::*;
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, LoadError> {
+        let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+        ParquetRecordBatchReaderBuilder::try_new(f)
+            .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))
+    };
+    let md = open()?.metadata().clone();
+    let mut first = Vec::with_capacity(md.num_row_groups());
+    let mut acc = 0usize;
+    for g in md.row_groups() {
+        first.push(acc);
+        acc += g.num_rows() as usize;
+    }
+    // Row groups are decoded and normalised in parallel; interning happens once at build.
+    let b_ref = &*b;
+    let groups: Vec<Result<crate::engine::history::StagedGroup, LoadError>> = (0..md.num_row_groups())
+        .into_par_iter()
+        .map(|g| {
+            let reader = open()?
+                .with_row_groups(vec![g])
+                .with_batch_size(65_536)
+                .build()
+                .map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
+            let mut staged = b_ref.new_group();
+            let mut row = first[g];
+            for batch in reader {
+                let batch = batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
+                stage_batch(path, &batch, row, &mut staged)?;
+                row += batch.num_rows();
             }
+            Ok(staged)
+        })
+        .collect();
+    for g in groups {
+        let g = g?;
+        report.rows += g.rows_read();
+        b.add_group(g);
+    }
+    Ok(())
+}
+
+fn stage_batch(
+    path: &Path,
+    batch: &RecordBatch,
+    first_row: usize,
+    staged: &mut crate::engine::history::StagedGroup,
+) -> Result<(), LoadError> {
+    let headers: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let map = ColumnMap::new(&headers, COLUMNS);
+    for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
+        if map.idx[i].is_none() {
+            return Err(LoadError::file(path, format!("no {name} column: not a contact-attempt history file")));
         }
-        // A typed timestamp column is read as instants; anything else as text.
-        let time_col = batch.column(map.idx[4].unwrap());
-        let typed_time = super::arrow_text::timestamp_as_i64(time_col);
-        let cols: Vec<Option<FieldColumn>> = map
-            .idx
-            .iter()
-            .enumerate()
-            .map(|(k, i)| match i {
-                Some(i) if !(k == 4 && typed_time.is_some()) => {
-                    FieldColumn::new(batch.column(*i)).map(Some)
-                }
-                _ => Ok(None),
-            })
-            .collect::<Result<_, _>>()
-            .map_err(|e| LoadError::file(path, e))?;
-        let text = |k: usize, r: usize| cols[k].as_ref().and_then(|c| c.text(r));
-        for r in 0..batch.num_rows() {
-            row += 1;
-            let time = match &typed_time {
-                Some((a, unit)) if !a.is_null(r) => timestamp_instant(a.value(r), *unit),
-                _ => None,
-            };
-            let a = Attempt {
-                contact_channel: text(0, r),
-                contact_address: text(1, r),
-                customer: text(2, r),
-                account_number: text(3, r),
-                time_of_contact: text(4, r),
-                time,
-                disposition: text(6, r),
-                number_type: text(7, r),
-                number_type_int: cols[7].as_ref().and_then(|c| c.int(r)),
-                purpose: text(8, r),
-                geocodes: text(9, r),
-                status: text(10, r),
-            };
-            let list: Option<&super::arrow_text::ListText> = match &cols[9] {
-                Some(FieldColumn::List(l)) => Some(l),
-                _ => None,
-            };
-            let extra = list.into_iter().flat_map(|l| l.items(r));
-            b.push(&a, extra)
-                .map_err(|e| LoadError::field(path, format!("row {row}"), e))?;
-            report.rows += 1;
-        }
+    }
+    // A typed timestamp column is read as instants; anything else as text.
+    let time_col = batch.column(map.idx[4].unwrap());
+    let typed_time = super::arrow_text::timestamp_as_i64(time_col);
+    let cols: Vec<Option<FieldColumn>> = map
+        .idx
+        .iter()
+        .enumerate()
+        .map(|(k, i)| match i {
+            Some(i) if !(k == 4 && typed_time.is_some()) => FieldColumn::new(batch.column(*i)).map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| LoadError::file(path, e))?;
+    let text = |k: usize, r: usize| cols[k].as_ref().and_then(|c| c.text(r));
+    let list: Option<&super::arrow_text::ListText> = match &cols[9] {
+        Some(FieldColumn::List(l)) => Some(l),
+        _ => None,
+    };
+    for r in 0..batch.num_rows() {
+        let time = match &typed_time {
+            Some((a, unit)) if !a.is_null(r) => timestamp_instant(a.value(r), *unit),
+            _ => None,
+        };
+        let a = Attempt {
+            contact_channel: text(0, r),
+            contact_address: text(1, r),
+            customer: text(2, r),
+            account_number: text(3, r),
+            time_of_contact: text(4, r),
+            time,
+            disposition: text(6, r),
+            number_type: text(7, r),
+            purpose: text(8, r),
+            geocodes: text(9, r),
+            status: text(10, r),
+            number_type_int: cols[7].as_ref().and_then(|c| c.int(r)),
+        };
+        let extra = list.into_iter().flat_map(|l| l.items(r));
+        staged.push(&a, extra).map_err(|e| LoadError::field(path, format!("row {}", first_row + r + 1), e))?;
     }
     Ok(())
 }

@@ -46,12 +46,7 @@ impl Format {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{file}: {location}: {field}: {message}")]
-    Field {
-        file: PathBuf,
-        location: String,
-        field: String,
-        message: String,
-    },
+    Field { file: PathBuf, location: String, field: String, message: String },
     #[error("{file}: {message}")]
     File { file: PathBuf, message: String },
     #[error("{file}: {source}")]
@@ -64,24 +59,13 @@ pub enum LoadError {
 
 impl LoadError {
     pub fn field(file: &Path, location: impl Into<String>, e: crate::model::FieldError) -> Self {
-        LoadError::Field {
-            file: file.to_path_buf(),
-            location: location.into(),
-            field: e.field,
-            message: e.message,
-        }
+        LoadError::Field { file: file.to_path_buf(), location: location.into(), field: e.field, message: e.message }
     }
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
-        LoadError::File {
-            file: file.to_path_buf(),
-            message: message.into(),
-        }
+        LoadError::File { file: file.to_path_buf(), message: message.into() }
     }
     pub fn io(file: &Path, source: std::io::Error) -> Self {
-        LoadError::Io {
-            file: file.to_path_buf(),
-            source,
-        }
+        LoadError::Io { file: file.to_path_buf(), source }
     }
 }
 
@@ -100,26 +84,14 @@ pub fn parquet_reader(
 /// so that a short or long row becomes a reject instead of a fatal error).
 pub fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>, LoadError> {
     let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-    Ok(csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(f))
+    Ok(csv::ReaderBuilder::new().flexible(true).has_headers(true).buffer_capacity(1 << 20).from_reader(f))
 }
 
 /// Reads the configuration JSON (SPEC §11); missing parts take the API's defaults.
 pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        LoadError::file(
-            path,
-            format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| LoadError::file(path, format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())))?;
     let dto: crate::model::dto::ConfigurationDto =
         rules::dto_from_value(v).map_err(|e| LoadError::field(path, "configuration", e))?;
     crate::model::Config::try_from(&dto).map_err(|e| LoadError::field(path, "configuration", e))

@@ -82,15 +82,7 @@ pub fn instant_text(t: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
         return std::str::from_utf8(&buf[..n]).unwrap_or("");
     }
     let ms = t.timestamp_subsec_millis();
-    let parts = [
-        (y as u32, 4),
-        (t.month(), 2),
-        (t.day(), 2),
-        (t.hour(), 2),
-        (t.minute(), 2),
-        (t.second(), 2),
-        (ms, 3),
-    ];
+    let parts = [(y as u32, 4), (t.month(), 2), (t.day(), 2), (t.hour(), 2), (t.minute(), 2), (t.second(), 2), (ms, 3)];
     let seps = [b'-', b'-', b'T', b':', b':', b'.', b'Z'];
     let mut p = 0;
     for ((v, w), sep) in parts.into_iter().zip(seps) {
@@ -107,10 +99,7 @@ pub fn instant_text(t: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
 }
 
 fn tmp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()))
 }
 
@@ -122,19 +111,10 @@ impl Sink {
         schema: Option<&SchemaRef>,
         select: Select,
     ) -> std::io::Result<Sink> {
-        let extra: Vec<&str> = if select == Select::Rejects {
-            vec!["reason"]
-        } else {
-            RESULT_COLUMNS.to_vec()
-        };
+        let extra: Vec<&str> = if select == Select::Rejects { vec!["reason"] } else { RESULT_COLUMNS.to_vec() };
         let Some(path) = path else {
             let mut w = csv::Writer::from_writer(std::io::stdout());
-            w.write_record(
-                headers
-                    .iter()
-                    .map(String::as_str)
-                    .chain(extra.iter().copied()),
-            )?;
+            w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
             return Ok(Sink {
                 path: PathBuf::from("-"),
                 tmp: None,
@@ -153,10 +133,7 @@ impl Sink {
             Some(Format::Parquet) => {
                 let mut fields: Vec<Field> = match schema {
                     Some(s) => s.fields().iter().map(|f| f.as_ref().clone()).collect(),
-                    None => headers
-                        .iter()
-                        .map(|h| Field::new(h, DataType::Utf8, true))
-                        .collect(),
+                    None => headers.iter().map(|h| Field::new(h, DataType::Utf8, true)).collect(),
                 };
                 if select == Select::Rejects {
                     fields.push(Field::new("reason", DataType::Utf8, false));
@@ -171,42 +148,24 @@ impl Sink {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap()))
                     .build();
-                let w = ArrowWriter::try_new(file, schema.clone(), Some(props))
-                    .map_err(std::io::Error::other)?;
+                let w = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
                 Kind::Parquet(Some(w), schema)
             }
             _ => {
-                let mut w = csv::WriterBuilder::new()
-                    .flexible(true)
-                    .from_writer(BufWriter::with_capacity(1 << 20, file));
-                w.write_record(
-                    headers
-                        .iter()
-                        .map(String::as_str)
-                        .chain(extra.iter().copied()),
-                )?;
+                let mut w =
+                    csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::with_capacity(1 << 20, file));
+                w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
                 Kind::Csv(w)
             }
         };
-        Ok(Sink {
-            path: path.to_path_buf(),
-            tmp: Some(tmp),
-            kind,
-            select,
-            width: headers.len(),
-            rows: 0,
-        })
+        Ok(Sink { path: path.to_path_buf(), tmp: Some(tmp), kind, select, width: headers.len(), rows: 0 })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn write_chunk(
-        &mut self,
-        chunk: &Chunk,
-        results: &[RowOutcome<'_>],
-    ) -> std::io::Result<()> {
+    pub fn write_chunk(&mut self, chunk: &Chunk, results: &[RowOutcome<'_>]) -> std::io::Result<()> {
         let select = self.select;
         let width = self.width;
         let taken = match (&mut self.kind, chunk) {
@@ -231,30 +190,18 @@ impl Sink {
                                     .zip(&mask)
                                     .filter(|(_, m)| **m)
                                     .map(|(r, _)| {
-                                        Some(
-                                            r.get(k)
-                                                .map(|b| std::str::from_utf8(b).unwrap_or(""))
-                                                .unwrap_or(""),
-                                        )
+                                        Some(r.get(k).map(|b| std::str::from_utf8(b).unwrap_or("")).unwrap_or(""))
                                     })
                                     .collect();
                                 Arc::new(StringArray::from(v)) as ArrayRef
                             })
                             .collect(),
                     };
-                    let chosen: Vec<&RowOutcome<'_>> = results
-                        .iter()
-                        .zip(&mask)
-                        .filter(|(_, m)| **m)
-                        .map(|(r, _)| r)
-                        .collect();
+                    let chosen: Vec<&RowOutcome<'_>> =
+                        results.iter().zip(&mask).filter(|(_, m)| **m).map(|(r, _)| r).collect();
                     append_extra(&mut cols, &chosen, select);
-                    let batch = RecordBatch::try_new(schema.clone(), cols)
-                        .map_err(std::io::Error::other)?;
-                    w.as_mut()
-                        .expect("open writer")
-                        .write(&batch)
-                        .map_err(std::io::Error::other)?;
+                    let batch = RecordBatch::try_new(schema.clone(), cols).map_err(std::io::Error::other)?;
+                    w.as_mut().expect("open writer").write(&batch).map_err(std::io::Error::other)?;
                 }
                 n as u64
             }
@@ -272,11 +219,7 @@ impl Sink {
             }
             Kind::Stdout(w) => w.flush()?,
             Kind::Parquet(w, _) => {
-                let f = w
-                    .take()
-                    .expect("open writer")
-                    .into_inner()
-                    .map_err(std::io::Error::other)?;
+                let f = w.take().expect("open writer").into_inner().map_err(std::io::Error::other)?;
                 f.sync_all()?;
             }
         }
@@ -313,13 +256,9 @@ fn write_csv<W: Write>(
     let mut qbuf = itoa_buf();
     let (mut sbuf, mut ebuf) = ([0u8; 24], [0u8; 24]);
     let text_cols: Option<Vec<StringArray>> = match chunk {
-        Chunk::Arrow(b) => Some(
-            b.columns()
-                .iter()
-                .map(to_text)
-                .collect::<Result<_, _>>()
-                .map_err(std::io::Error::other)?,
-        ),
+        Chunk::Arrow(b) => {
+            Some(b.columns().iter().map(to_text).collect::<Result<_, _>>().map_err(std::io::Error::other)?)
+        }
         Chunk::Csv { .. } => None,
     };
     for (i, r) in results.iter().enumerate() {
@@ -345,11 +284,8 @@ fn write_csv<W: Write>(
             Err(reason) => {
                 let extra = match chunk {
                     Chunk::Csv { rows } if rows[i].len() > width => {
-                        let more: Vec<String> = rows[i]
-                            .iter()
-                            .skip(width)
-                            .map(|b| String::from_utf8_lossy(b).to_string())
-                            .collect();
+                        let more: Vec<String> =
+                            rows[i].iter().skip(width).map(|b| String::from_utf8_lossy(b).to_string()).collect();
                         format!("{reason} (extra fields: {})", more.join(" | "))
                     }
                     _ => reason.clone(),
@@ -364,11 +300,7 @@ fn write_csv<W: Write>(
                 w.write_field(d.start.map(|t| instant_text(t, &mut sbuf)).unwrap_or(""))?;
                 w.write_field(d.end.map(|t| instant_text(t, &mut ebuf)).unwrap_or(""))?;
                 w.write_field(d.message_type.map(|m| m.as_str()).unwrap_or(""))?;
-                w.write_field(
-                    d.available_quota
-                        .map(|q| fmt_i64(q, &mut qbuf))
-                        .unwrap_or(""),
-                )?;
+                w.write_field(d.available_quota.map(|q| fmt_i64(q, &mut qbuf)).unwrap_or(""))?;
             }
         }
         w.write_record(None::<&[u8]>)?;
@@ -389,45 +321,22 @@ fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> &str {
 
 fn append_extra(cols: &mut Vec<ArrayRef>, chosen: &[&RowOutcome<'_>], select: Select) {
     if select == Select::Rejects {
-        let v: Vec<Option<&str>> = chosen
-            .iter()
-            .map(|r| r.as_ref().err().map(String::as_str))
-            .collect();
+        let v: Vec<Option<&str>> = chosen.iter().map(|r| r.as_ref().err().map(String::as_str)).collect();
         cols.push(Arc::new(StringArray::from(v)));
         return;
     }
     let ds: Vec<&Decision<'_>> = chosen.iter().filter_map(|r| r.as_ref().ok()).collect();
-    cols.push(Arc::new(BooleanArray::from(
-        ds.iter().map(|d| d.restricted()).collect::<Vec<_>>(),
-    )));
-    cols.push(Arc::new(StringArray::from(
-        ds.iter()
-            .map(|d| d.restriction.map(|x| x.as_str()))
-            .collect::<Vec<_>>(),
-    )));
-    cols.push(Arc::new(StringArray::from(
-        ds.iter().map(|d| d.rule_id).collect::<Vec<_>>(),
-    )));
-    cols.push(Arc::new(StringArray::from(
-        ds.iter().map(|d| d.rule_name).collect::<Vec<_>>(),
-    )));
+    cols.push(Arc::new(BooleanArray::from(ds.iter().map(|d| d.restricted()).collect::<Vec<_>>())));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.restriction.map(|x| x.as_str())).collect::<Vec<_>>())));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.rule_id).collect::<Vec<_>>())));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.rule_name).collect::<Vec<_>>())));
     let inst = |f: fn(&Decision<'_>) -> Option<DateTime<Utc>>| -> ArrayRef {
-        Arc::new(StringArray::from(
-            ds.iter()
-                .map(|d| f(d).map(crate::time::format_instant))
-                .collect::<Vec<_>>(),
-        ))
+        Arc::new(StringArray::from(ds.iter().map(|d| f(d).map(crate::time::format_instant)).collect::<Vec<_>>()))
     };
     cols.push(inst(|d| d.start));
     cols.push(inst(|d| d.end));
-    cols.push(Arc::new(StringArray::from(
-        ds.iter()
-            .map(|d| d.message_type.map(|m| m.as_str()))
-            .collect::<Vec<_>>(),
-    )));
-    cols.push(Arc::new(Int64Array::from(
-        ds.iter().map(|d| d.available_quota).collect::<Vec<_>>(),
-    )));
+    cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.message_type.map(|m| m.as_str())).collect::<Vec<_>>())));
+    cols.push(Arc::new(Int64Array::from(ds.iter().map(|d| d.available_quota).collect::<Vec<_>>())));
 }
 
 #[cfg(test)]
@@ -437,9 +346,6 @@ mod tests {
         let t = crate::time::parse_instant("2026-03-08T07:05:09.1239Z").unwrap();
         let mut b = [0u8; 24];
         assert_eq!(super::instant_text(t, &mut b), "2026-03-08T07:05:09.123Z");
-        assert_eq!(
-            super::instant_text(t, &mut b),
-            crate::time::format_instant(t)
-        );
+        assert_eq!(super::instant_text(t, &mut b), crate::time::format_instant(t));
     }
 }

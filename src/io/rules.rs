@@ -18,9 +18,7 @@ use super::{csv_reader, Format, LoadError};
 use crate::engine::{ExclusionIdentity, LineOutcome, RuleSet};
 use crate::model::dto::*;
 use crate::model::rules::exclusion_key;
-use crate::model::{
-    ConvenientContactTime, DayOfWeek, Exclusion, ExclusionType, FieldError, QuotaControl, Tracker,
-};
+use crate::model::{ConvenientContactTime, DayOfWeek, Exclusion, ExclusionType, FieldError, QuotaControl, Tracker};
 
 /// Counts per kind and what was skipped or replaced, for the summary.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -177,12 +175,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Applies the bad-rule policy: stop, or skip and report.
-    fn bad(
-        &self,
-        report: &mut RuleLoadReport,
-        location: String,
-        e: FieldError,
-    ) -> Result<(), LoadError> {
+    fn bad(&self, report: &mut RuleLoadReport, location: String, e: FieldError) -> Result<(), LoadError> {
         let err = LoadError::field(self.file, location, e);
         if self.opts.skip_bad_rules {
             report.skipped.push(err.to_string());
@@ -204,25 +197,16 @@ pub fn load_rules(
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| LoadError::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && !p
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
             .collect();
         entries.sort();
         for p in entries {
             match Format::of(&p) {
-                Some(Format::Cet) => report.notes.push(format!(
-                    "{}: contact attempts are history, not rules: pass it with --history",
-                    p.display()
-                )),
+                Some(Format::Cet) => report
+                    .notes
+                    .push(format!("{}: contact attempts are history, not rules: pass it with --history", p.display())),
                 Some(_) => load_rules(&p, rules, opts, report)?,
-                None => report.notes.push(format!(
-                    "{}: skipped (not a rules file extension)",
-                    p.display()
-                )),
+                None => report.notes.push(format!("{}: skipped (not a rules file extension)", p.display())),
             }
         }
         return Ok(());
@@ -236,34 +220,22 @@ pub fn load_rules(
         Some(Format::Cct) => load_cct(&ctx, rules, report),
         Some(Format::Parquet) => load_parquet_exclusions(&ctx, rules, report),
         Some(Format::Idx) => {
-            let set =
-                crate::engine::dnc::PhoneSet::open(path).map_err(|e| LoadError::file(path, e))?;
+            let set = crate::engine::dnc::PhoneSet::open(path).map_err(|e| LoadError::file(path, e))?;
             report.registry_numbers += set.len();
             rules.add_registry_set(std::sync::Arc::new(set));
             Ok(())
         }
-        Some(Format::Cet) => Err(LoadError::file(
-            path,
-            "contact attempts (cet) are history: pass the file with --history",
-        )),
-        None => Err(LoadError::file(
-            path,
-            "unknown rules format (expected .json, .csv, .parquet, .act or .cct)",
-        )),
+        Some(Format::Cet) => {
+            Err(LoadError::file(path, "contact attempts (cet) are history: pass the file with --history"))
+        }
+        None => Err(LoadError::file(path, "unknown rules format (expected .json, .csv, .parquet, .act or .cct)")),
     }
 }
 
 fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
     let bytes = std::fs::read(ctx.file).map_err(|e| LoadError::io(ctx.file, e))?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        LoadError::file(
-            ctx.file,
-            format!(
-                "invalid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
+        LoadError::file(ctx.file, format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
     })?;
     let mut items: Vec<(String, Option<RuleKind>, Value)> = Vec::new();
     match v {
@@ -273,10 +245,8 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
             }
         }
         Value::Object(o) => {
-            let collections: Vec<_> = COLLECTIONS
-                .iter()
-                .filter(|(k, _)| o.get(*k).is_some_and(Value::is_array))
-                .collect();
+            let collections: Vec<_> =
+                COLLECTIONS.iter().filter(|(k, _)| o.get(*k).is_some_and(Value::is_array)).collect();
             if collections.is_empty() {
                 items.push(("object".into(), None, Value::Object(o)));
             } else {
@@ -290,12 +260,7 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
                 }
             }
         }
-        _ => {
-            return Err(LoadError::file(
-                ctx.file,
-                "expected a JSON array of rules or an API collection object",
-            ))
-        }
+        _ => return Err(LoadError::file(ctx.file, "expected a JSON array of rules or an API collection object")),
     }
     for (loc, kind, item) in items {
         let kind = match (kind, &item) {
@@ -312,11 +277,7 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
                 }
             },
             (None, _) => {
-                ctx.bad(
-                    report,
-                    loc,
-                    FieldError::new("(item)", "is not a JSON object"),
-                )?;
+                ctx.bad(report, loc, FieldError::new("(item)", "is not a JSON object"))?;
                 continue;
             }
         };
@@ -327,16 +288,8 @@ fn load_json(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Res
     Ok(())
 }
 
-const EXCLUSION_COLUMNS: [&str; 8] = [
-    "id",
-    "exclusionType",
-    "exclusionValue",
-    "contactListName",
-    "reason",
-    "startTime",
-    "endTime",
-    "operation",
-];
+const EXCLUSION_COLUMNS: [&str; 8] =
+    ["id", "exclusionType", "exclusionValue", "contactListName", "reason", "startTime", "endTime", "operation"];
 
 fn exclusion_dto(get: impl Fn(usize) -> Option<String>) -> ExclusionDto {
     ExclusionDto {
@@ -356,19 +309,11 @@ fn parse_operation(op: Option<&str>) -> Result<bool, FieldError> {
     match op.map(str::trim).unwrap_or("") {
         "" | "A" | "a" => Ok(false),
         "D" | "d" => Ok(true),
-        other => Err(FieldError::new(
-            "operation",
-            format!("unknown operation '{other}' (expected A or D)"),
-        )),
+        other => Err(FieldError::new("operation", format!("unknown operation '{other}' (expected A or D)"))),
     }
 }
 
-fn load_csv(
-    ctx: &Ctx,
-    rules: &mut RuleSet,
-    report: &mut RuleLoadReport,
-    act: bool,
-) -> Result<(), LoadError> {
+fn load_csv(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport, act: bool) -> Result<(), LoadError> {
     let mut rdr = csv_reader(ctx.file)?;
     let headers: Vec<String> = rdr
         .headers()
@@ -382,10 +327,7 @@ fn load_csv(
     }
     let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
     if map.idx[1].is_none() {
-        return Err(LoadError::file(
-            ctx.file,
-            "no exclusionType column: not an exclusions file",
-        ));
+        return Err(LoadError::file(ctx.file, "no exclusionType column: not an exclusions file"));
     }
     let mut rec = csv::StringRecord::new();
     loop {
@@ -395,12 +337,7 @@ fn load_csv(
             Err(e) => return Err(LoadError::file(ctx.file, format!("unreadable CSV: {e}"))),
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let get = |i: usize| {
-            map.idx[i]
-                .and_then(|c| rec.get(c))
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_string)
-        };
+        let get = |i: usize| map.idx[i].and_then(|c| rec.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string);
         let loc = format!("line {line}");
         let delete = if act || map.idx[7].is_some() {
             match parse_operation(get(7).as_deref()) {
@@ -452,13 +389,7 @@ fn delete_key(dto: &ExclusionDto) -> Result<ExclusionIdentity, FieldError> {
         .as_deref()
         .and_then(|v| exclusion_key(t, v))
         .ok_or_else(|| FieldError::new("exclusionValue", "is required"))?;
-    Ok((
-        t,
-        v,
-        dto.contact_list_name
-            .as_deref()
-            .and_then(crate::normalize::lower),
-    ))
+    Ok((t, v, dto.contact_list_name.as_deref().and_then(crate::normalize::lower)))
 }
 
 /// Parses the cct file's `convenientTimes` text: `Mon-Fri 09:00-17:00; Sat,Sun 10:00-12:00`.
@@ -466,17 +397,13 @@ pub fn parse_windows_text(s: &str) -> Result<Vec<WindowDto>, FieldError> {
     let bad = |m: String| FieldError::new("convenientTimes", m);
     let mut out = Vec::new();
     for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (days, times) = part
-            .rsplit_once(char::is_whitespace)
-            .ok_or_else(|| bad(format!("'{part}' is not 'DAYS HH:MM-HH:MM'")))?;
-        let (start, end) = times
-            .trim()
-            .split_once('-')
-            .ok_or_else(|| bad(format!("'{times}' is not 'HH:MM-HH:MM'")))?;
+        let (days, times) =
+            part.rsplit_once(char::is_whitespace).ok_or_else(|| bad(format!("'{part}' is not 'DAYS HH:MM-HH:MM'")))?;
+        let (start, end) =
+            times.trim().split_once('-').ok_or_else(|| bad(format!("'{times}' is not 'HH:MM-HH:MM'")))?;
         let mut list = Vec::new();
         for item in days.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-            let day =
-                |d: &str| DayOfWeek::parse(d).ok_or_else(|| bad(format!("unknown day '{d}'")));
+            let day = |d: &str| DayOfWeek::parse(d).ok_or_else(|| bad(format!("unknown day '{d}'")));
             match item.split_once('-') {
                 Some((a, b)) => {
                     let (a, b) = (day(a)? as usize, day(b)? as usize);
@@ -530,12 +457,7 @@ fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Resu
             Err(e) => return Err(LoadError::file(ctx.file, format!("unreadable CSV: {e}"))),
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let get = |i: usize| {
-            map.idx[i]
-                .and_then(|c| rec.get(c))
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_string)
-        };
+        let get = |i: usize| map.idx[i].and_then(|c| rec.get(c)).filter(|s| !s.trim().is_empty()).map(str::to_string);
         let loc = format!("line {line}");
         let parsed = (|| {
             let delete = parse_operation(get(0).as_deref())?;
@@ -583,11 +505,7 @@ struct GroupLoad {
 /// Parquet exclusions, row groups decoded in parallel. Registry-style rows
 /// (Voice, no id, list, start or end) go straight to phone keys without
 /// building a rule; the rest take the general path.
-fn load_parquet_exclusions(
-    ctx: &Ctx,
-    rules: &mut RuleSet,
-    report: &mut RuleLoadReport,
-) -> Result<(), LoadError> {
+fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = ctx.file;
     let open = || -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, LoadError> {
@@ -597,18 +515,10 @@ fn load_parquet_exclusions(
     };
     let b = open()?;
     let md = b.metadata().clone();
-    let headers: Vec<String> = b
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let headers: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
     let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
     if map.idx[1].is_none() {
-        return Err(LoadError::file(
-            file,
-            "no exclusionType column: not an exclusions file",
-        ));
+        return Err(LoadError::file(file, "no exclusionType column: not an exclusions file"));
     }
     let mut first_rows = Vec::with_capacity(md.num_row_groups());
     let mut acc = 0usize;
@@ -624,16 +534,11 @@ fn load_parquet_exclusions(
                 .with_batch_size(65_536)
                 .build()
                 .map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
-            let mut out = GroupLoad {
-                registry: Vec::new(),
-                others: Vec::new(),
-            };
+            let mut out = GroupLoad { registry: Vec::new(), others: Vec::new() };
             let mut row = first_rows[g];
             for batch in reader {
-                let batch =
-                    batch.map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
-                scan_exclusion_batch(&batch, &map, row, &mut out)
-                    .map_err(|e| LoadError::file(file, e))?;
+                let batch = batch.map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
+                scan_exclusion_batch(&batch, &map, row, &mut out).map_err(|e| LoadError::file(file, e))?;
                 row += batch.num_rows();
             }
             Ok(out)
@@ -688,10 +593,8 @@ fn scan_exclusion_batch(
             && blank(&raw[6], r)
             && blank(&raw[7], r)
         {
-            if let Some(v) = val
-                .as_ref()
-                .filter(|v| !v.is_null(r))
-                .and_then(|v| crate::engine::dnc::phone_key_of_text(v.value(r)))
+            if let Some(v) =
+                val.as_ref().filter(|v| !v.is_null(r)).and_then(|v| crate::engine::dnc::phone_key_of_text(v.value(r)))
             {
                 out.registry.push(v);
                 continue;
@@ -702,9 +605,7 @@ fn scan_exclusion_batch(
             let a = raw[k].as_ref()?;
             let one = a.slice(r, 1);
             let t = to_text(&one).ok()?;
-            (!t.is_null(0))
-                .then(|| t.value(0).to_string())
-                .filter(|s| !s.trim().is_empty())
+            (!t.is_null(0)).then(|| t.value(0).to_string()).filter(|s| !s.trim().is_empty())
         };
         let dto = exclusion_dto(cell);
         let row = first_row + r;
@@ -732,10 +633,7 @@ mod tests {
         let w = parse_windows_text("Mon-Fri 09:00-17:00; Sat,Sun 10:00-12:00").unwrap();
         assert_eq!(w.len(), 2);
         assert_eq!(w[0].day_of_week.as_ref().unwrap().len(), 5);
-        assert_eq!(
-            w[1].day_of_week.as_ref().unwrap(),
-            &vec!["Saturday".to_string(), "Sunday".to_string()]
-        );
+        assert_eq!(w[1].day_of_week.as_ref().unwrap(), &vec!["Saturday".to_string(), "Sunday".to_string()]);
         assert_eq!(w[0].end_time.as_deref(), Some("17:00"));
         let wrap = parse_windows_text("Fri-Mon 22:00-06:00").unwrap();
         assert_eq!(wrap[0].day_of_week.as_ref().unwrap().len(), 4);
@@ -745,36 +643,20 @@ mod tests {
     #[test]
     fn kinds_by_fields() {
         let k = |v: Value| detect_kind(v.as_object().unwrap());
-        assert_eq!(
-            k(serde_json::json!({"exclusionType":"Voice"})),
-            Some(RuleKind::Exclusion)
-        );
-        assert_eq!(
-            k(serde_json::json!({"customer":"c","phone":"1"})),
-            Some(RuleKind::Cct)
-        );
-        assert_eq!(
-            k(serde_json::json!({"thresholdActionType":"NoPlayMessage"})),
-            Some(RuleKind::MessageTracker)
-        );
-        assert_eq!(
-            k(serde_json::json!({"totalQuota":3})),
-            Some(RuleKind::Quota)
-        );
+        assert_eq!(k(serde_json::json!({"exclusionType":"Voice"})), Some(RuleKind::Exclusion));
+        assert_eq!(k(serde_json::json!({"customer":"c","phone":"1"})), Some(RuleKind::Cct));
+        assert_eq!(k(serde_json::json!({"thresholdActionType":"NoPlayMessage"})), Some(RuleKind::MessageTracker));
+        assert_eq!(k(serde_json::json!({"totalQuota":3})), Some(RuleKind::Quota));
         assert_eq!(k(serde_json::json!({"name":"x"})), None);
     }
 
     #[test]
     fn numbers_accepted_for_text_fields_and_bad_fields_named() {
-        let d: ExclusionDto = dto_from_value(
-            serde_json::json!({"exclusionType":"Voice","exclusionValue":5550102030u64}),
-        )
-        .unwrap();
+        let d: ExclusionDto =
+            dto_from_value(serde_json::json!({"exclusionType":"Voice","exclusionValue":5550102030u64})).unwrap();
         assert_eq!(d.exclusion_value.as_deref(), Some("5550102030"));
-        let e = dto_from_value::<AttemptTrackerDto>(
-            serde_json::json!({"typeOfTracker":"Account","dispositions":"BZ"}),
-        )
-        .unwrap_err();
+        let e = dto_from_value::<AttemptTrackerDto>(serde_json::json!({"typeOfTracker":"Account","dispositions":"BZ"}))
+            .unwrap_err();
         assert_eq!(e.field, "dispositions");
     }
 }

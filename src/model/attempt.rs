@@ -30,13 +30,10 @@ pub struct Attempt<'a> {
 
 impl<'a> Attempt<'a> {
     pub fn channel(&self) -> Result<Channel, FieldError> {
-        let c = normalize::present(self.contact_channel)
-            .ok_or_else(|| FieldError::new("contactChannel", "is required"))?;
+        let c =
+            normalize::present(self.contact_channel).ok_or_else(|| FieldError::new("contactChannel", "is required"))?;
         Channel::parse(c).ok_or_else(|| {
-            FieldError::new(
-                "contactChannel",
-                format!("unknown channel '{c}' (expected {})", Channel::expected()),
-            )
+            FieldError::new("contactChannel", format!("unknown channel '{c}' (expected {})", Channel::expected()))
         })
     }
 
@@ -44,11 +41,10 @@ impl<'a> Attempt<'a> {
         if let Some(t) = self.time {
             return Ok(t);
         }
-        let s = normalize::present(self.time_of_contact)
-            .ok_or_else(|| FieldError::new("timeOfContact", "is required"))?;
-        crate::time::parse_instant(s).ok_or_else(|| {
-            FieldError::new("timeOfContact", format!("'{s}' is not an RFC 3339 instant"))
-        })
+        let s =
+            normalize::present(self.time_of_contact).ok_or_else(|| FieldError::new("timeOfContact", "is required"))?;
+        crate::time::parse_instant(s)
+            .ok_or_else(|| FieldError::new("timeOfContact", format!("'{s}' is not an RFC 3339 instant")))
     }
 
     /// Enabled unless the status says Disabled; an absent status is Enabled.
@@ -57,10 +53,7 @@ impl<'a> Attempt<'a> {
             None => Ok(true),
             Some(s) => match AttemptStatus::parse(s) {
                 Some(st) => Ok(st == AttemptStatus::Enabled),
-                None => Err(FieldError::new(
-                    "status",
-                    format!("unknown status '{s}' (expected Enabled, Disabled)"),
-                )),
+                None => Err(FieldError::new("status", format!("unknown status '{s}' (expected Enabled, Disabled)"))),
             },
         }
     }
@@ -75,11 +68,7 @@ impl<'a> Attempt<'a> {
     }
 
     /// A borrowed view of a JSON contact attempt (numberType must be pre-rendered).
-    pub fn from_dto(
-        d: &'a ContactAttemptDto,
-        number_type: Option<&'a str>,
-        geocodes: Option<&'a str>,
-    ) -> Self {
+    pub fn from_dto(d: &'a ContactAttemptDto, number_type: Option<&'a str>, geocodes: Option<&'a str>) -> Self {
         Attempt {
             contact_channel: d.contact_channel.as_deref(),
             contact_address: d.contact_address.as_deref(),

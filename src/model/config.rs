@@ -105,15 +105,11 @@ impl TryFrom<&ConfigurationDto> for Config {
         Ok(Config {
             attempt: Exemptions {
                 all: ExemptSet::new(at.excluded_contact_addresses.iter().flatten()),
-                address_rules: ExemptSet::new(
-                    at.exclude_from_contact_address_rule.iter().flatten(),
-                ),
+                address_rules: ExemptSet::new(at.exclude_from_contact_address_rule.iter().flatten()),
             },
             message: Exemptions {
                 all: ExemptSet::new(mt.excluded_contact_addresses.iter().flatten()),
-                address_rules: ExemptSet::new(
-                    mt.exclude_from_contact_address_rule.iter().flatten(),
-                ),
+                address_rules: ExemptSet::new(mt.exclude_from_contact_address_rule.iter().flatten()),
             },
             enable_active_record_feature: at.enable_active_record_feature.unwrap_or(true),
             life_time_of_active_record: life,
@@ -132,11 +128,7 @@ mod tests {
 
     #[test]
     fn exempt_entries_compare_by_address_key() {
-        let s = ExemptSet::new(&[
-            "(555) 010-2030".to_string(),
-            "Boss@Ex.com".to_string(),
-            "BLANK".to_string(),
-        ]);
+        let s = ExemptSet::new(&["(555) 010-2030".to_string(), "Boss@Ex.com".to_string(), "BLANK".to_string()]);
         assert!(s.contains(Channel::Voice, "5550102030"));
         assert!(s.contains(Channel::Email, "boss@ex.com"));
         assert!(s.contains(Channel::Sms, ""));
@@ -147,15 +139,8 @@ mod tests {
     fn config_defaults_and_ranges() {
         let c = Config::default();
         assert!(c.enable_active_record_feature);
-        assert_eq!(
-            (
-                c.life_time_of_active_record,
-                c.minutes_to_wait_after_active_restriction
-            ),
-            (120, 10)
-        );
-        let d: ConfigurationDto =
-            serde_json::from_str(r#"{"attemptTrackers":{"lifeTimeOfActiveRecord":0}}"#).unwrap();
+        assert_eq!((c.life_time_of_active_record, c.minutes_to_wait_after_active_restriction), (120, 10));
+        let d: ConfigurationDto = serde_json::from_str(r#"{"attemptTrackers":{"lifeTimeOfActiveRecord":0}}"#).unwrap();
         assert!(Config::try_from(&d).is_err());
     }
 }

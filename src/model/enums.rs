@@ -79,10 +79,7 @@ impl ChannelSet {
         ChannelSet(!self.0 & 0b111)
     }
     pub fn channels(self) -> impl Iterator<Item = Channel> {
-        Channel::ALL
-            .iter()
-            .copied()
-            .filter(move |c| self.contains(*c))
+        Channel::ALL.iter().copied().filter(move |c| self.contains(*c))
     }
 }
 
@@ -116,23 +113,15 @@ api_enum!(
 
 impl TrackerType {
     pub fn uses_customer(self) -> bool {
-        matches!(
-            self,
-            TrackerType::Customer | TrackerType::CustomerContactAddress
-        )
+        matches!(self, TrackerType::Customer | TrackerType::CustomerContactAddress)
     }
     pub fn uses_account(self) -> bool {
-        matches!(
-            self,
-            TrackerType::Account | TrackerType::AccountContactAddress
-        )
+        matches!(self, TrackerType::Account | TrackerType::AccountContactAddress)
     }
     pub fn uses_address(self) -> bool {
         matches!(
             self,
-            TrackerType::ContactAddress
-                | TrackerType::CustomerContactAddress
-                | TrackerType::AccountContactAddress
+            TrackerType::ContactAddress | TrackerType::CustomerContactAddress | TrackerType::AccountContactAddress
         )
     }
 }
@@ -149,10 +138,7 @@ api_enum!(ThresholdType {
 
 impl ThresholdType {
     pub fn is_current(self) -> bool {
-        matches!(
-            self,
-            ThresholdType::CurrentDay | ThresholdType::CurrentWeek | ThresholdType::CurrentMonth
-        )
+        matches!(self, ThresholdType::CurrentDay | ThresholdType::CurrentWeek | ThresholdType::CurrentMonth)
     }
 }
 
@@ -217,12 +203,7 @@ impl Checks {
             }
             match Check::parse(s) {
                 Some(c) => set.insert(c),
-                None => {
-                    return Err(format!(
-                        "unknown check '{s}' (expected all, {})",
-                        Check::expected()
-                    ))
-                }
+                None => return Err(format!("unknown check '{s}' (expected all, {})", Check::expected())),
             }
         }
         Ok(if set.0 == 0 { Checks::ALL } else { set })
@@ -244,14 +225,8 @@ mod tests {
         assert_eq!(Channel::parse("sms"), Some(Channel::Sms));
         assert_eq!(Channel::parse(" EMAIL "), Some(Channel::Email));
         assert_eq!(Channel::Sms.as_str(), "SMS");
-        assert_eq!(
-            TrackerType::parse("CustomerPhone"),
-            Some(TrackerType::CustomerContactAddress)
-        );
-        assert_eq!(
-            TrackerType::parse("phone"),
-            Some(TrackerType::ContactAddress)
-        );
+        assert_eq!(TrackerType::parse("CustomerPhone"), Some(TrackerType::CustomerContactAddress));
+        assert_eq!(TrackerType::parse("phone"), Some(TrackerType::ContactAddress));
         assert_eq!(Channel::parse("Fax"), None);
     }
 
@@ -269,9 +244,6 @@ mod tests {
     fn channel_sets() {
         let mut s = ChannelSet::default();
         s.insert(Channel::Voice);
-        assert_eq!(
-            s.complement().channels().collect::<Vec<_>>(),
-            vec![Channel::Sms, Channel::Email]
-        );
+        assert_eq!(s.complement().channels().collect::<Vec<_>>(), vec![Channel::Sms, Channel::Email]);
     }
 }

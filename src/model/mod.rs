@@ -14,6 +14,4 @@ pub use attempt::Attempt;
 pub use config::Config;
 pub use enums::*;
 pub use record::{RawRecord, Record};
-pub use rules::{
-    ConvenientContactTime, Exclusion, FieldError, QuotaControl, Tracker, TrackerKind, Window,
-};
+pub use rules::{ConvenientContactTime, Exclusion, FieldError, QuotaControl, Tracker, TrackerKind, Window};

@@ -83,19 +83,12 @@ impl Record {
     /// makes the record invalid (SPEC §10). Geocodes from `raw.geocodes` are added;
     /// list-typed geocodes can be added afterwards with [`Record::add_geocode`].
     pub fn fill(&mut self, raw: &RawRecord<'_>, default_zone: Tz) -> Result<(), FieldError> {
-        let ch = normalize::present(raw.contact_channel)
-            .ok_or_else(|| FieldError::new("contactChannel", "is required"))?;
+        let ch =
+            normalize::present(raw.contact_channel).ok_or_else(|| FieldError::new("contactChannel", "is required"))?;
         self.channel = Channel::parse(ch).ok_or_else(|| {
-            FieldError::new(
-                "contactChannel",
-                format!("unknown channel '{ch}' (expected {})", Channel::expected()),
-            )
+            FieldError::new("contactChannel", format!("unknown channel '{ch}' (expected {})", Channel::expected()))
         })?;
-        address_into(
-            self.channel,
-            raw.contact_address.unwrap_or(""),
-            &mut self.address,
-        );
+        address_into(self.channel, raw.contact_address.unwrap_or(""), &mut self.address);
         if self.address.is_empty() {
             return Err(FieldError::new(
                 "contactAddress",
@@ -112,9 +105,10 @@ impl Record {
         };
         self.number_type = match normalize::present(raw.number_type) {
             None => raw.number_type_int,
-            Some(n) => Some(parse_number_type(n).ok_or_else(|| {
-                FieldError::new("numberType", format!("'{n}' is not an integer"))
-            })?),
+            Some(n) => Some(
+                parse_number_type(n)
+                    .ok_or_else(|| FieldError::new("numberType", format!("'{n}' is not an integer")))?,
+            ),
         };
         trimmed_into(raw.customer.unwrap_or(""), &mut self.customer);
         trimmed_into(raw.account_number.unwrap_or(""), &mut self.account);
@@ -168,20 +162,12 @@ impl Record {
     }
 
     /// Builds a record from the v4 request body (`scrub check`, REST).
-    pub fn from_request(
-        req: &ComplianceStatusesInsertRequestV4,
-        default_zone: Tz,
-    ) -> Result<Record, FieldError> {
+    pub fn from_request(req: &ComplianceStatusesInsertRequestV4, default_zone: Tz) -> Result<Record, FieldError> {
         let number_type = match &req.number_type {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
-            Some(other) => {
-                return Err(FieldError::new(
-                    "numberType",
-                    format!("{other} is not an integer"),
-                ))
-            }
+            Some(other) => return Err(FieldError::new("numberType", format!("{other} is not an integer"))),
         };
         let raw = RawRecord {
             contact_channel: req.contact_channel.as_deref(),
@@ -207,21 +193,11 @@ impl Record {
                     match it {
                         Value::String(s) => rec.add_geocode(s),
                         Value::Null => {}
-                        other => {
-                            return Err(FieldError::new(
-                                "geocodes",
-                                format!("{other} is not a string"),
-                            ))
-                        }
+                        other => return Err(FieldError::new("geocodes", format!("{other} is not a string"))),
                     }
                 }
             }
-            Some(other) => {
-                return Err(FieldError::new(
-                    "geocodes",
-                    format!("{other} is not a list of strings"),
-                ))
-            }
+            Some(other) => return Err(FieldError::new("geocodes", format!("{other} is not a list of strings"))),
         }
         rec.checks = Checks::parse_list(req.required_checks.iter().flatten().map(String::as_str))
             .map_err(|m| FieldError::new("requiredChecks", m))?;
@@ -244,11 +220,7 @@ mod tests {
     use super::*;
 
     fn raw<'a>(ch: &'a str, addr: &'a str) -> RawRecord<'a> {
-        RawRecord {
-            contact_channel: Some(ch),
-            contact_address: Some(addr),
-            ..Default::default()
-        }
+        RawRecord { contact_channel: Some(ch), contact_address: Some(addr), ..Default::default() }
     }
 
     #[test]
@@ -256,14 +228,8 @@ mod tests {
         let mut r = Record::default();
         let e = r.fill(&RawRecord::default(), Tz::UTC).unwrap_err();
         assert_eq!(e.field, "contactChannel");
-        assert_eq!(
-            r.fill(&raw("Fax", "1"), Tz::UTC).unwrap_err().field,
-            "contactChannel"
-        );
-        assert_eq!(
-            r.fill(&raw("Voice", "n/a"), Tz::UTC).unwrap_err().field,
-            "contactAddress"
-        );
+        assert_eq!(r.fill(&raw("Fax", "1"), Tz::UTC).unwrap_err().field, "contactChannel");
+        assert_eq!(r.fill(&raw("Voice", "n/a"), Tz::UTC).unwrap_err().field, "contactAddress");
         let mut x = raw("SMS", "5550102030");
         x.time_zone = Some("Mars/Base");
         assert_eq!(r.fill(&x, Tz::UTC).unwrap_err().field, "timeZone");
@@ -280,19 +246,10 @@ mod tests {
         x.customer = Some(" C-1 ");
         x.number_type = Some("2");
         r.fill(&x, chrono_tz::America::Chicago).unwrap();
-        assert_eq!(
-            (r.channel, r.address.as_str(), r.customer()),
-            (Channel::Email, "jo@ex.com", Some("C-1"))
-        );
+        assert_eq!((r.channel, r.address.as_str(), r.customer()), (Channel::Email, "jo@ex.com", Some("C-1")));
         assert_eq!(r.geocodes(), &["ca".to_string(), "ny".to_string()]);
-        assert_eq!(
-            (r.number_type, r.zone),
-            (Some(2), chrono_tz::America::Chicago)
-        );
+        assert_eq!((r.number_type, r.zone), (Some(2), chrono_tz::America::Chicago));
         r.fill(&raw("Voice", "+1 555 010 2030"), Tz::UTC).unwrap();
-        assert_eq!(
-            (r.address.as_str(), r.geocodes().len(), r.customer()),
-            ("15550102030", 0, None)
-        );
+        assert_eq!((r.address.as_str(), r.geocodes().len(), r.customer()), ("15550102030", 0, None));
     }
 }

@@ -22,29 +22,16 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
 type R<T> = Result<T, FieldError>;
 
-fn enum_field<T>(
-    field: &str,
-    v: Option<&str>,
-    parse: fn(&str) -> Option<T>,
-    expected: String,
-) -> R<T> {
+fn enum_field<T>(field: &str, v: Option<&str>, parse: fn(&str) -> Option<T>, expected: String) -> R<T> {
     match normalize::present(v) {
-        None => Err(FieldError::new(
-            field,
-            format!("is required (one of {expected})"),
-        )),
-        Some(s) => parse(s).ok_or_else(|| {
-            FieldError::new(field, format!("unknown value '{s}' (expected {expected})"))
-        }),
+        None => Err(FieldError::new(field, format!("is required (one of {expected})"))),
+        Some(s) => parse(s).ok_or_else(|| FieldError::new(field, format!("unknown value '{s}' (expected {expected})"))),
     }
 }
 
@@ -69,20 +56,15 @@ pub fn int_value(field: &str, v: Option<&Value>) -> R<Option<i64>> {
             },
         },
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| FieldError::new(field, format!("'{s}' is not an integer"))),
+        Some(Value::String(s)) => {
+            s.trim().parse::<i64>().map(Some).map_err(|_| FieldError::new(field, format!("'{s}' is not an integer")))
+        }
         Some(other) => Err(FieldError::new(field, format!("{other} is not an integer"))),
     }
 }
 
 fn lower_list(v: &Option<Vec<String>>) -> Vec<String> {
-    v.iter()
-        .flatten()
-        .filter_map(|s| normalize::lower(s))
-        .collect()
+    v.iter().flatten().filter_map(|s| normalize::lower(s)).collect()
 }
 
 fn id_of(id: &Option<String>) -> Option<String> {
@@ -126,19 +108,12 @@ impl Exclusion {
 impl TryFrom<&ExclusionDto> for Exclusion {
     type Error = FieldError;
     fn try_from(d: &ExclusionDto) -> R<Self> {
-        let t = enum_field(
-            "exclusionType",
-            d.exclusion_type.as_deref(),
-            ExclusionType::parse,
-            ExclusionType::expected(),
-        )?;
+        let t =
+            enum_field("exclusionType", d.exclusion_type.as_deref(), ExclusionType::parse, ExclusionType::expected())?;
         let raw = normalize::present(d.exclusion_value.as_deref())
             .ok_or_else(|| FieldError::new("exclusionValue", "is required"))?;
         let value = exclusion_key(t, raw).ok_or_else(|| {
-            FieldError::new(
-                "exclusionValue",
-                format!("'{raw}' has no usable {t} value after normalisation"),
-            )
+            FieldError::new("exclusionValue", format!("'{raw}' has no usable {t} value after normalisation"))
         })?;
         Ok(Exclusion {
             id: id_of(&d.id),
@@ -175,13 +150,7 @@ impl Window {
 /// Parses `HH:MM` (two digits each); `24:00` only when `allow_24`.
 pub fn parse_hhmm(s: &str, allow_24: bool) -> Option<u16> {
     let b = s.trim().as_bytes();
-    if b.len() != 5
-        || b[2] != b':'
-        || !b
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 2 || c.is_ascii_digit())
-    {
+    if b.len() != 5 || b[2] != b':' || !b.iter().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit()) {
         return None;
     }
     let h = ((b[0] - b'0') * 10 + (b[1] - b'0')) as u16;
@@ -203,17 +172,13 @@ impl TryFrom<&WindowDto> for Window {
         let mut days = 0u8;
         for d in w.day_of_week.iter().flatten() {
             let day = DayOfWeek::parse(d).ok_or_else(|| {
-                FieldError::new(
-                    "convenientTimes.dayOfWeek",
-                    format!("unknown day '{d}' (expected Monday..Sunday)"),
-                )
+                FieldError::new("convenientTimes.dayOfWeek", format!("unknown day '{d}' (expected Monday..Sunday)"))
             })?;
             days |= day_bit(day);
         }
         let hm = |field: &str, v: &Option<String>, allow_24: bool| -> R<u16> {
             let s = v.as_deref().unwrap_or("");
-            parse_hhmm(s, allow_24)
-                .ok_or_else(|| FieldError::new(field, format!("'{s}' is not a time of day HH:MM")))
+            parse_hhmm(s, allow_24).ok_or_else(|| FieldError::new(field, format!("'{s}' is not a time of day HH:MM")))
         };
         Ok(Window {
             days,
@@ -239,12 +204,7 @@ pub struct ConvenientContactTime {
 impl ConvenientContactTime {
     /// The identity of SPEC §12 (key type, key, value type, normalised value).
     pub fn identity(&self) -> (ContactKeyType, String, ContactValueType, Option<String>) {
-        (
-            self.key_type,
-            self.key.clone(),
-            self.value_type,
-            self.value.clone(),
-        )
+        (self.key_type, self.key.clone(), self.value_type, self.value.clone())
     }
 }
 
@@ -253,13 +213,7 @@ impl TryFrom<&CctDto> for ConvenientContactTime {
     fn try_from(d: &CctDto) -> R<Self> {
         let v3 = d.contact_key_type.is_none() && (d.customer.is_some() || d.phone.is_some());
         let (key_type, key_raw, value_type, value_raw, key_field) = if v3 {
-            (
-                ContactKeyType::Customer,
-                d.customer.as_deref(),
-                ContactValueType::Voice,
-                d.phone.as_deref(),
-                "customer",
-            )
+            (ContactKeyType::Customer, d.customer.as_deref(), ContactValueType::Voice, d.phone.as_deref(), "customer")
         } else {
             let kt = enum_field(
                 "contactKeyType",
@@ -273,17 +227,9 @@ impl TryFrom<&CctDto> for ConvenientContactTime {
                 ContactValueType::parse,
                 ContactValueType::expected(),
             )?;
-            (
-                kt,
-                d.contact_key.as_deref(),
-                vt,
-                d.contact_value.as_deref(),
-                "contactKey",
-            )
+            (kt, d.contact_key.as_deref(), vt, d.contact_value.as_deref(), "contactKey")
         };
-        let key = key_raw
-            .and_then(normalize::trimmed)
-            .ok_or_else(|| FieldError::new(key_field, "is required"))?;
+        let key = key_raw.and_then(normalize::trimmed).ok_or_else(|| FieldError::new(key_field, "is required"))?;
         let value = match value_type.channel() {
             None => {
                 if let Some(v) = normalize::present(value_raw) {
@@ -296,12 +242,7 @@ impl TryFrom<&CctDto> for ConvenientContactTime {
             }
             Some(ch) => value_raw.and_then(|v| normalize::address(ch, v)),
         };
-        let windows = d
-            .convenient_times
-            .iter()
-            .flatten()
-            .map(Window::try_from)
-            .collect::<R<Vec<_>>>()?;
+        let windows = d.convenient_times.iter().flatten().map(Window::try_from).collect::<R<Vec<_>>>()?;
         Ok(ConvenientContactTime {
             id: id_of(&d.id),
             key_type,
@@ -358,30 +299,17 @@ struct CommonTracker<'a> {
 }
 
 fn common_tracker(c: CommonTracker<'_>, name: Option<String>, kind: TrackerKind) -> R<Tracker> {
-    let tracker_type = enum_field(
-        "typeOfTracker",
-        c.type_of_tracker.as_deref(),
-        TrackerType::parse,
-        TrackerType::expected(),
-    )?;
-    let threshold_type = enum_field(
-        "thresholdType",
-        c.threshold_type.as_deref(),
-        ThresholdType::parse,
-        ThresholdType::expected(),
-    )?;
+    let tracker_type =
+        enum_field("typeOfTracker", c.type_of_tracker.as_deref(), TrackerType::parse, TrackerType::expected())?;
+    let threshold_type =
+        enum_field("thresholdType", c.threshold_type.as_deref(), ThresholdType::parse, ThresholdType::expected())?;
     let n = int_value("numberOfAttempts", c.number_of_attempts.as_ref())?
         .ok_or_else(|| FieldError::new("numberOfAttempts", "is required"))?;
     if n < 0 {
-        return Err(FieldError::new(
-            "numberOfAttempts",
-            format!("{n} is negative"),
-        ));
+        return Err(FieldError::new("numberOfAttempts", format!("{n} is negative")));
     }
     let threshold = match int_value("threshold", c.threshold.as_ref())? {
-        Some(t) if t < 1 => {
-            return Err(FieldError::new("threshold", format!("{t} is less than 1")))
-        }
+        Some(t) if t < 1 => return Err(FieldError::new("threshold", format!("{t} is less than 1"))),
         Some(t) => t,
         None if threshold_type.is_current() => 1,
         None => return Err(FieldError::new("threshold", "is required")),
@@ -427,14 +355,11 @@ impl TryFrom<&AttemptTrackerDto> for Tracker {
                 purposes: &d.purposes,
                 enabled: d.enabled,
             },
-            d.attempt_tracker_name
-                .as_deref()
-                .and_then(normalize::trimmed),
+            d.attempt_tracker_name.as_deref().and_then(normalize::trimmed),
             TrackerKind::Attempt,
         )?;
-        let v3 = d.contact_channels.is_none()
-            && d.across_contact_channels.is_none()
-            && d.exclude_contact_channels.is_none();
+        let v3 =
+            d.contact_channels.is_none() && d.across_contact_channels.is_none() && d.exclude_contact_channels.is_none();
         if !v3 {
             let mut listed = ChannelSet::default();
             for c in d.contact_channels.iter().flatten() {
@@ -480,19 +405,14 @@ impl TryFrom<&MessageTrackerDto> for Tracker {
                 purposes: &d.purposes,
                 enabled: d.enabled,
             },
-            d.message_tracker_name
-                .as_deref()
-                .and_then(normalize::trimmed),
+            d.message_tracker_name.as_deref().and_then(normalize::trimmed),
             TrackerKind::Message,
         )?;
         if let Some(a) = normalize::present(d.threshold_action_type.as_deref()) {
             t.action = ThresholdActionType::parse(a).ok_or_else(|| {
                 FieldError::new(
                     "thresholdActionType",
-                    format!(
-                        "unknown value '{a}' (expected {})",
-                        ThresholdActionType::expected()
-                    ),
+                    format!("unknown value '{a}' (expected {})", ThresholdActionType::expected()),
                 )
             })?;
         }
@@ -520,20 +440,12 @@ impl QuotaControl {
 impl TryFrom<&QuotaControlDto> for QuotaControl {
     type Error = FieldError;
     fn try_from(d: &QuotaControlDto) -> R<Self> {
-        let product = d
-            .product
-            .as_deref()
-            .and_then(normalize::lower)
-            .ok_or_else(|| FieldError::new("product", "is required"))?;
+        let product =
+            d.product.as_deref().and_then(normalize::lower).ok_or_else(|| FieldError::new("product", "is required"))?;
         let total_quota = int_value("totalQuota", d.total_quota.as_ref())?
             .ok_or_else(|| FieldError::new("totalQuota", "is required"))?;
         let product_sold = int_value("productSold", d.product_sold.as_ref())?.unwrap_or(0);
-        Ok(QuotaControl {
-            id: id_of(&d.id),
-            product,
-            total_quota,
-            product_sold,
-        })
+        Ok(QuotaControl { id: id_of(&d.id), product, total_quota, product_sold })
     }
 }
 
@@ -557,10 +469,8 @@ mod tests {
 
     #[test]
     fn v3_tracker_is_all_channels_across() {
-        let t = at(
-            json!({"id":"a","attemptTrackerName":"x","typeOfTracker":"CustomerPhone",
-            "numberOfAttempts":3,"thresholdType":"Day","threshold":1}),
-        )
+        let t = at(json!({"id":"a","attemptTrackerName":"x","typeOfTracker":"CustomerPhone",
+            "numberOfAttempts":3,"thresholdType":"Day","threshold":1}))
         .unwrap();
         assert_eq!(t.tracker_type, TrackerType::CustomerContactAddress);
         assert_eq!(t.channels, ChannelSet::ALL);
@@ -570,11 +480,9 @@ mod tests {
     #[test]
     fn v4_channel_sets_and_refusals() {
         let t = at(json!({"typeOfTracker":"Account","numberOfAttempts":1,"thresholdType":"Hour","threshold":2,
-            "contactChannels":["voice"],"excludeContactChannels":true})).unwrap();
-        assert_eq!(
-            t.channels.channels().collect::<Vec<_>>(),
-            vec![Channel::Sms, Channel::Email]
-        );
+            "contactChannels":["voice"],"excludeContactChannels":true}))
+        .unwrap();
+        assert_eq!(t.channels.channels().collect::<Vec<_>>(), vec![Channel::Sms, Channel::Email]);
         assert!(!t.across);
         let e = at(json!({"typeOfTracker":"Account","numberOfAttempts":1,"thresholdType":"Hour","threshold":2,
             "contactChannels":[],"excludeContactChannels":false}))
@@ -586,31 +494,23 @@ mod tests {
         let e = at(json!({"typeOfTracker":"Account","numberOfAttempts":-1,"thresholdType":"Hour","threshold":1}))
             .unwrap_err();
         assert_eq!(e.field, "numberOfAttempts");
-        let e = at(json!({"typeOfTracker":"Acct","numberOfAttempts":1,"thresholdType":"Hour","threshold":1}))
-            .unwrap_err();
+        let e =
+            at(json!({"typeOfTracker":"Acct","numberOfAttempts":1,"thresholdType":"Hour","threshold":1})).unwrap_err();
         assert_eq!(e.field, "typeOfTracker");
     }
 
     #[test]
     fn cct_v3_maps_to_customer_voice() {
-        let d: CctDto =
-            serde_json::from_value(json!({"id":"c","customer":" C1 ","phone":"(555) 010-2030",
+        let d: CctDto = serde_json::from_value(json!({"id":"c","customer":" C1 ","phone":"(555) 010-2030",
             "convenientTimes":[{"dayOfWeek":["Monday"],"startTime":"09:00","endTime":"17:00"}]}))
-            .unwrap();
+        .unwrap();
         let c = ConvenientContactTime::try_from(&d).unwrap();
         assert_eq!(
             (c.key_type, c.key.as_str(), c.value_type),
             (ContactKeyType::Customer, "C1", ContactValueType::Voice)
         );
         assert_eq!(c.value.as_deref(), Some("5550102030"));
-        assert_eq!(
-            c.windows,
-            vec![Window {
-                days: 1,
-                start: 540,
-                end: 1020
-            }]
-        );
+        assert_eq!(c.windows, vec![Window { days: 1, start: 540, end: 1020 }]);
     }
 
     #[test]
@@ -618,27 +518,20 @@ mod tests {
         let d: CctDto = serde_json::from_value(json!({"contactKeyType":"Account","contactKey":"A",
             "contactValueType":"All","contactValue":"x"}))
         .unwrap();
-        assert_eq!(
-            ConvenientContactTime::try_from(&d).unwrap_err().field,
-            "contactValue"
-        );
+        assert_eq!(ConvenientContactTime::try_from(&d).unwrap_err().field, "contactValue");
     }
 
     #[test]
     fn exclusion_values_normalised_by_type() {
-        let d: ExclusionDto = serde_json::from_value(
-            json!({"exclusionType":"sms","exclusionValue":"+1 555-010-2030",
-            "contactListName":" Sales "}),
-        )
+        let d: ExclusionDto = serde_json::from_value(json!({"exclusionType":"sms","exclusionValue":"+1 555-010-2030",
+            "contactListName":" Sales "}))
         .unwrap();
         let e = Exclusion::try_from(&d).unwrap();
         assert_eq!(
             (e.exclusion_type, e.value.as_str(), e.list.as_deref()),
             (ExclusionType::Sms, "15550102030", Some("sales"))
         );
-        let d: ExclusionDto =
-            serde_json::from_value(json!({"exclusionType":"Voice","exclusionValue":"none"}))
-                .unwrap();
+        let d: ExclusionDto = serde_json::from_value(json!({"exclusionType":"Voice","exclusionValue":"none"})).unwrap();
         assert_eq!(Exclusion::try_from(&d).unwrap_err().field, "exclusionValue");
     }
 }

@@ -1,0 +1,111 @@
+//! Criterion benches on seeded generated data (`cargo bench`), named with their parameters.
+//!
+//! - `evaluate/…`: one record through every check against generated rules and history.
+//! - `phone_set/build 1M numbers`, `phone_set/probe …`: the compact DNC index.
+//! - `batch/run 100k contacts …`: the whole `scrub run` pipeline on `scrub gen` data.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use scrub::batch::{build_engine, run, Phases, RunOptions};
+use scrub::engine::dnc::PhoneSet;
+use scrub::engine::evaluate;
+use scrub::gen::{generate, GenOptions};
+use scrub::model::{Checks, RawRecord, Record};
+
+fn data(contacts: u64, dnc: u64, history: u64) -> (tempfile::TempDir, PathBuf, chrono::DateTime<chrono::Utc>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let as_of = scrub::time::parse_instant("2026-11-02T15:00:00Z").unwrap();
+    generate(&GenOptions { out: out.clone(), seed: 42, contacts, dnc, history, accounts: None, csv: false, as_of })
+        .unwrap();
+    (dir, out, as_of)
+}
+
+fn bench_evaluate(c: &mut Criterion) {
+    let (_dir, d, now) = data(30_000, 1_000_000, 500_000);
+    let mut phases = Phases::default();
+    let (engine, _, _) = build_engine(
+        &[d.join("exclusions.parquet"), d.join("rules")],
+        &[d.join("history.parquet")],
+        Some(&d.join("config.json")),
+        false,
+        false,
+        now,
+        &mut phases,
+    )
+    .unwrap();
+    let mut g = c.benchmark_group("evaluate");
+    let cases = [
+        ("voice, hot account (trackers count)", "Voice", "2125550101", "AC000000000", "CU000000000"),
+        ("sms, cold account", "SMS", "3125550199", "AC000029999", "CU000014999"),
+        ("email, unknown keys", "Email", "nobody@example.com", "AC999999999", "CU999999999"),
+    ];
+    for (name, ch, addr, acct, cust) in cases {
+        let raw = RawRecord {
+            contact_channel: Some(ch),
+            contact_address: Some(addr),
+            account_number: Some(acct),
+            customer: Some(cust),
+            time_zone: Some("America/New_York"),
+            geocodes: Some("US,NY"),
+            ..Default::default()
+        };
+        let mut rec = Record::default();
+        rec.fill(&raw, chrono_tz::Tz::UTC).unwrap();
+        rec.checks = Checks::ALL;
+        g.bench_function(BenchmarkId::new(name, "1M dnc, 500k history, all rule kinds"), |b| {
+            b.iter(|| black_box(evaluate(&engine, black_box(&rec), now)))
+        });
+    }
+    g.finish();
+}
+
+fn bench_phone_set(c: &mut Criterion) {
+    let keys: Vec<u64> =
+        (0..1_000_000u64).map(|i| 2_000_000_000 + (i.wrapping_mul(2_654_435_761) % 7_000_000_000)).collect();
+    let mut g = c.benchmark_group("phone_set");
+    g.throughput(Throughput::Elements(keys.len() as u64));
+    g.sample_size(10);
+    g.bench_function("build 1M numbers", |b| b.iter(|| black_box(PhoneSet::from_unsorted(keys.clone()))));
+    let set = PhoneSet::from_unsorted(keys.clone());
+    let probes: Vec<u64> = keys.iter().step_by(7).map(|k| k + (k & 1)).collect();
+    g.throughput(Throughput::Elements(probes.len() as u64));
+    g.bench_function("probe 143k numbers in 1M", |b| b.iter(|| probes.iter().filter(|p| set.contains(**p)).count()));
+    g.finish();
+}
+
+fn bench_batch(c: &mut Criterion) {
+    let (dir, d, now) = data(100_000, 1_000_000, 300_000);
+    let mut g = c.benchmark_group("batch");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(100_000));
+    for (name, checks) in [("exclusions only", "exclusions"), ("all checks", "all")] {
+        let opts = RunOptions {
+            contacts: d.join("contacts.parquet"),
+            rules: vec![d.join("exclusions.parquet"), d.join("rules")],
+            history: vec![d.join("history.parquet")],
+            config: Some(d.join("config.json")),
+            as_of: now,
+            default_zone: chrono_tz::Tz::UTC,
+            checks: Checks::parse_list(checks.split(',')).unwrap(),
+            out: Some(dir.path().join("out.parquet")),
+            allowed: None,
+            restricted: None,
+            rejects: None,
+            summary: None,
+            skip_bad_rules: false,
+            no_compact: false,
+            progress: false,
+            chunk_rows: 65_536,
+        };
+        g.bench_function(BenchmarkId::new("run 100k contacts, 1M dnc, 300k history", name), |b| {
+            b.iter(|| black_box(run(&opts).unwrap().input_rows))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_evaluate, bench_phone_set, bench_batch);
+criterion_main!(benches);
