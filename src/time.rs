@@ -86,7 +86,10 @@ pub enum LocalInstants {
 /// The first instant whose local time is ≥ `l` (binary search over a ±30 h range;
 /// only reached for times inside a DST gap, so its cost does not matter).
 fn first_instant_at_or_after(tz: Tz, l: NaiveDateTime) -> DateTime<Utc> {
-    let base = l.and_utc().timestamp();
+    let base = l
+        .and_utc()
+        .timestamp()
+        .clamp(DateTime::<Utc>::MIN_UTC.timestamp() + 200_000, DateTime::<Utc>::MAX_UTC.timestamp() - 200_000);
     let (mut lo, mut hi) = (base - 30 * 3600, base + 30 * 3600);
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
@@ -110,8 +113,13 @@ pub fn local_date(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
     local(tz, t).date()
 }
 
+/// `d + n` days, saturating at the ends of the calendar.
 pub fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
-    d.checked_add_signed(Duration::days(n)).unwrap_or(d)
+    Duration::try_days(n).and_then(|x| d.checked_add_signed(x)).unwrap_or(if n < 0 {
+        NaiveDate::MIN
+    } else {
+        NaiveDate::MAX
+    })
 }
 
 /// Monday of the week holding `d`.

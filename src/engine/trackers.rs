@@ -87,13 +87,29 @@ struct Span {
     inclusive: bool,
 }
 
+/// Thresholds beyond this many days are treated as this many (≈ 2,700 years):
+/// every stored attempt is inside such a window, and date arithmetic stays in range.
+const MAX_DAYS: i64 = 1_000_000;
+
+fn minutes(n: i64) -> Duration {
+    Duration::try_minutes(n).unwrap_or(Duration::MAX)
+}
+
+fn hours(n: i64) -> Duration {
+    Duration::try_hours(n).unwrap_or(Duration::MAX)
+}
+
 fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
     let today = time::local_date(zone, now);
-    let th = t.threshold as i64;
+    let th = (t.threshold as i64).min(MAX_DAYS);
     let midnight = |d| Span { from: to_nanos(time::midnight(zone, d)), inclusive: true };
     match t.threshold_type {
-        ThresholdType::Minute => Span { from: to_nanos(now - Duration::minutes(th)), inclusive: false },
-        ThresholdType::Hour => Span { from: to_nanos(now - Duration::hours(th)), inclusive: false },
+        ThresholdType::Minute => {
+            Span { from: now.checked_sub_signed(minutes(th)).map_or(i64::MIN, to_nanos), inclusive: false }
+        }
+        ThresholdType::Hour => {
+            Span { from: now.checked_sub_signed(hours(th)).map_or(i64::MIN, to_nanos), inclusive: false }
+        }
         ThresholdType::Day => midnight(time::add_days(today, -(th - 1))),
         ThresholdType::Week => midnight(time::add_days(today, -(7 * th - 1))),
         ThresholdType::CurrentDay => midnight(today),
@@ -104,11 +120,11 @@ fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
 
 /// When the counted attempt at `a` leaves the window (SPEC §7 restrictionEndTime).
 fn leaves_window(t: &Tracker, zone: Tz, now: DateTime<Utc>, a: DateTime<Utc>) -> DateTime<Utc> {
-    let th = t.threshold as i64;
+    let th = (t.threshold as i64).min(MAX_DAYS);
     let today = time::local_date(zone, now);
     match t.threshold_type {
-        ThresholdType::Minute => a + Duration::minutes(th),
-        ThresholdType::Hour => a + Duration::hours(th),
+        ThresholdType::Minute => a.checked_add_signed(minutes(t.threshold as i64)).unwrap_or(DateTime::<Utc>::MAX_UTC),
+        ThresholdType::Hour => a.checked_add_signed(hours(t.threshold as i64)).unwrap_or(DateTime::<Utc>::MAX_UTC),
         ThresholdType::Day => time::midnight(zone, time::add_days(time::local_date(zone, a), th)),
         ThresholdType::Week => time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th)),
         ThresholdType::CurrentDay => time::midnight(zone, time::add_days(today, 1)),

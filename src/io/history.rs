@@ -140,42 +140,19 @@ fn load_csv(
 }
 
 fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use rayon::prelude::*;
-    let open = || -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, LoadError> {
-        let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-        ParquetRecordBatchReaderBuilder::try_new(f)
-            .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))
-    };
-    let md = open()?.metadata().clone();
-    let mut first = Vec::with_capacity(md.num_row_groups());
-    let mut acc = 0usize;
-    for g in md.row_groups() {
-        first.push(acc);
-        acc += g.num_rows() as usize;
-    }
     // Row groups are decoded and normalised in parallel; interning happens once at build.
     let b_ref = &*b;
-    let groups: Vec<Result<crate::engine::history::StagedGroup, LoadError>> = (0..md.num_row_groups())
-        .into_par_iter()
-        .map(|g| {
-            let reader = open()?
-                .with_row_groups(vec![g])
-                .with_batch_size(65_536)
-                .build()
-                .map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
-            let mut staged = b_ref.new_group();
-            let mut row = first[g];
-            for batch in reader {
-                let batch = batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
-                stage_batch(path, &batch, row, &mut staged)?;
-                row += batch.num_rows();
-            }
-            Ok(staged)
-        })
-        .collect();
+    let groups = super::parquet_parallel(path, 65_536, |first, reader| {
+        let mut staged = b_ref.new_group();
+        let mut row = first;
+        for batch in reader {
+            let batch = batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
+            stage_batch(path, &batch, row, &mut staged)?;
+            row += batch.num_rows();
+        }
+        Ok(staged)
+    })?;
     for g in groups {
-        let g = g?;
         report.rows += g.rows_read();
         b.add_group(g);
     }

@@ -96,3 +96,43 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
         rules::dto_from_value(v).map_err(|e| LoadError::field(path, "configuration", e))?;
     crate::model::Config::try_from(&dto).map_err(|e| LoadError::field(path, "configuration", e))
 }
+
+/// Reads a Parquet file as parallel tasks over runs of consecutive row groups
+/// (about a million rows each), parsing the footer once. `f` gets the task's
+/// first row number (0-based) and a reader over its row groups; results come
+/// back in file order.
+pub fn parquet_parallel<T: Send>(
+    path: &Path,
+    batch_size: usize,
+    f: impl Fn(usize, parquet::arrow::arrow_reader::ParquetRecordBatchReader) -> Result<T, LoadError> + Sync,
+) -> Result<Vec<T>, LoadError> {
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use rayon::prelude::*;
+    let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))?;
+    let groups = meta.metadata().row_groups();
+    let mut tasks: Vec<(usize, Vec<usize>)> = Vec::new();
+    let (mut row, mut run_rows) = (0usize, 0usize);
+    for (g, rg) in groups.iter().enumerate() {
+        if tasks.is_empty() || run_rows >= 1 << 20 {
+            tasks.push((row, Vec::new()));
+            run_rows = 0;
+        }
+        tasks.last_mut().unwrap().1.push(g);
+        run_rows += rg.num_rows() as usize;
+        row += rg.num_rows() as usize;
+    }
+    tasks
+        .into_par_iter()
+        .map(|(first, rgs)| {
+            let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                .with_row_groups(rgs)
+                .with_batch_size(batch_size)
+                .build()
+                .map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
+            f(first, reader)
+        })
+        .collect()
+}

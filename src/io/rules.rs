@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
-use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::arrow_text::to_text;
@@ -506,46 +506,25 @@ struct GroupLoad {
 /// (Voice, no id, list, start or end) go straight to phone keys without
 /// building a rule; the rest take the general path.
 fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = ctx.file;
-    let open = || -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, LoadError> {
-        let f = std::fs::File::open(file).map_err(|e| LoadError::io(file, e))?;
-        ParquetRecordBatchReaderBuilder::try_new(f)
-            .map_err(|e| LoadError::file(file, format!("not a readable Parquet file: {e}")))
-    };
-    let b = open()?;
-    let md = b.metadata().clone();
-    let headers: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
-    let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
-    if map.idx[1].is_none() {
-        return Err(LoadError::file(file, "no exclusionType column: not an exclusions file"));
-    }
-    let mut first_rows = Vec::with_capacity(md.num_row_groups());
-    let mut acc = 0usize;
-    for g in md.row_groups() {
-        first_rows.push(acc);
-        acc += g.num_rows() as usize;
-    }
-    let groups: Vec<Result<GroupLoad, LoadError>> = (0..md.num_row_groups())
-        .into_par_iter()
-        .map(|g| {
-            let reader = open()?
-                .with_row_groups(vec![g])
-                .with_batch_size(65_536)
-                .build()
-                .map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
-            let mut out = GroupLoad { registry: Vec::new(), others: Vec::new() };
-            let mut row = first_rows[g];
-            for batch in reader {
-                let batch = batch.map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
-                scan_exclusion_batch(&batch, &map, row, &mut out).map_err(|e| LoadError::file(file, e))?;
-                row += batch.num_rows();
-            }
-            Ok(out)
-        })
-        .collect();
+    let groups = super::parquet_parallel(file, 65_536, |first, reader| {
+        let headers: Vec<String> =
+            arrow_array::RecordBatchReader::schema(&reader).fields().iter().map(|f| f.name().clone()).collect();
+        let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);
+        if map.idx[1].is_none() {
+            return Err(LoadError::file(file, "no exclusionType column: not an exclusions file"));
+        }
+        let mut out = GroupLoad { registry: Vec::new(), others: Vec::new() };
+        let mut row = first;
+        for batch in reader {
+            let batch = batch.map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
+            out.registry.reserve(batch.num_rows());
+            scan_exclusion_batch(&batch, &map, row, &mut out).map_err(|e| LoadError::file(file, e))?;
+            row += batch.num_rows();
+        }
+        Ok(out)
+    })?;
     for g in groups {
-        let g = g?;
         report.exclusions += g.registry.len();
         rules.add_registry_chunk(g.registry);
         for (row, r) in g.others {
@@ -573,6 +552,20 @@ fn blank(a: &Option<arrow_array::ArrayRef>, i: usize) -> bool {
     }
 }
 
+/// Per-row "is the type Voice", without materialising a dictionary column.
+fn voice_rows(ty: &arrow_array::ArrayRef) -> Result<Vec<bool>, String> {
+    let is_voice = |s: &str| s.trim().eq_ignore_ascii_case("voice");
+    if let arrow_schema::DataType::Dictionary(_, _) = ty.data_type() {
+        let dict = ty.as_any_dictionary();
+        let values = to_text(dict.values())?;
+        let value_is: Vec<bool> = (0..values.len()).map(|i| !values.is_null(i) && is_voice(values.value(i))).collect();
+        let keys = dict.normalized_keys();
+        return Ok((0..ty.len()).map(|r| !ty.is_null(r) && value_is.get(keys[r]).copied().unwrap_or(false)).collect());
+    }
+    let t = to_text(ty)?;
+    Ok((0..t.len()).map(|r| !t.is_null(r) && is_voice(t.value(r))).collect())
+}
+
 fn scan_exclusion_batch(
     batch: &RecordBatch,
     map: &ColumnMap<8>,
@@ -581,18 +574,14 @@ fn scan_exclusion_batch(
 ) -> Result<(), String> {
     let col = |k: usize| map.idx[k].map(|i| batch.column(i).clone());
     let raw: Vec<Option<arrow_array::ArrayRef>> = (0..8).map(col).collect();
-    // Text views of the two columns every row needs; Utf8 columns are not copied.
-    let ty = to_text(raw[1].as_ref().expect("exclusionType column"))?;
+    let n = batch.num_rows();
+    let voice = voice_rows(raw[1].as_ref().expect("exclusionType column"))?;
     let val = raw[2].as_ref().map(to_text).transpose()?;
-    for r in 0..batch.num_rows() {
-        let is_voice = !ty.is_null(r) && ty.value(r).trim().eq_ignore_ascii_case("voice");
-        if is_voice
-            && blank(&raw[0], r)
-            && blank(&raw[3], r)
-            && blank(&raw[5], r)
-            && blank(&raw[6], r)
-            && blank(&raw[7], r)
-        {
+    // Columns that must be blank for a registry row; all-null ones need no per-row check.
+    let checks: Vec<&Option<arrow_array::ArrayRef>> =
+        [0, 3, 5, 6, 7].iter().map(|&k| &raw[k]).filter(|a| a.as_ref().is_some_and(|a| a.null_count() < n)).collect();
+    for r in 0..n {
+        if voice[r] && checks.iter().all(|a| blank(a, r)) {
             if let Some(v) =
                 val.as_ref().filter(|v| !v.is_null(r)).and_then(|v| crate::engine::dnc::phone_key_of_text(v.value(r)))
             {
