@@ -1360,3 +1360,56 @@ fn s10_invalid_records_are_refused_with_the_field() {
         "requiredChecks"
     );
 }
+
+#[test]
+fn s7_huge_thresholds_count_everything_without_overflow() {
+    let h = json!([attempt("2125550101", "AC-1", "2020-01-01T00:00:00Z")]);
+    for tt in ["Minute", "Hour", "Day", "Week"] {
+        let w = world(json!([tracker("big", "Account", 1, tt, 4_000_000_000)]), h.clone(), json!({}));
+        let r = check(&w, acct("2125550101", "AC-1"), MON_10);
+        assert_eq!(r["restrictionType"], "AttemptTrackerAccountVoice", "{tt}: {r}");
+        assert!(r["restrictionEndTime"].is_string(), "{tt}: {r}");
+    }
+}
+
+/// Dropping history no tracker can reach (the loader's window) changes no answer.
+#[test]
+fn s7_history_window_pruning_is_invisible() {
+    let rules = json!([
+        tracker("d7", "Account", 3, "Day", 7),
+        tracker("h1", "ContactAddress", 2, "Hour", 1),
+        tracker("cm", "Customer", 4, "CurrentMonth", 1),
+        tracker("cw", "Account", 2, "CurrentWeek", 1),
+        mtracker("m", 1, None)
+    ]);
+    let mut hist = Vec::new();
+    for d in 0..60 {
+        for (k, hh) in ["03:10", "14:00", "23:50"].iter().enumerate() {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 10).unwrap() + chrono::Duration::days(d);
+            let mut a = attempt(if k == 0 { "2125550101" } else { "2125550102" }, "AC-1", &format!("{day}T{hh}:00Z"));
+            if d % 5 == 0 {
+                a["disposition"] = json!("MessageLeft");
+            }
+            hist.push(a);
+        }
+    }
+    let full = world(rules.clone(), Value::Array(hist.clone()), json!({}));
+    let mut set = RuleSet::default();
+    let mut report = RuleLoadReport::default();
+    for item in rules.as_array().unwrap() {
+        add_json_item(&mut set, detect_kind(item.as_object().unwrap()).unwrap(), item.clone(), &mut report).unwrap();
+    }
+    for now in ["2026-11-02T15:00:00Z", "2026-10-01T04:00:00Z", "2026-11-01T06:30:00Z", "2026-10-31T23:59:59Z"] {
+        let (from, to) = scrub::engine::history_window(&set, t(now));
+        let mut hb = HistoryBuilder::with_window(from, to);
+        for a in &hist {
+            let d: ContactAttemptDto = serde_json::from_value(a.clone()).unwrap();
+            hb.push(&Attempt::from_dto(&d, None, None), std::iter::empty()).unwrap();
+        }
+        let pruned = World { engine: Engine::new(set.clone(), hb.build(), Config::default()) };
+        for (addr, zone) in [("2125550101", NY), ("2125550102", "Asia/Kolkata"), ("2125550102", "Pacific/Honolulu")] {
+            let rec = with(acct(addr, "AC-1"), json!({"timeZone": zone}));
+            assert_eq!(check(&full, rec.clone(), now), check(&pruned, rec, now), "{now} {addr} {zone}");
+        }
+    }
+}

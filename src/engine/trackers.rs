@@ -104,12 +104,14 @@ fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
     let th = (t.threshold as i64).min(MAX_DAYS);
     let midnight = |d| Span { from: to_nanos(time::midnight(zone, d)), inclusive: true };
     match t.threshold_type {
-        ThresholdType::Minute => {
-            Span { from: now.checked_sub_signed(minutes(th)).map_or(i64::MIN, to_nanos), inclusive: false }
-        }
-        ThresholdType::Hour => {
-            Span { from: now.checked_sub_signed(hours(th)).map_or(i64::MIN, to_nanos), inclusive: false }
-        }
+        ThresholdType::Minute => Span {
+            from: now.checked_sub_signed(minutes(t.threshold as i64)).map_or(i64::MIN, to_nanos),
+            inclusive: false,
+        },
+        ThresholdType::Hour => Span {
+            from: now.checked_sub_signed(hours(t.threshold as i64)).map_or(i64::MIN, to_nanos),
+            inclusive: false,
+        },
         ThresholdType::Day => midnight(time::add_days(today, -(th - 1))),
         ThresholdType::Week => midnight(time::add_days(today, -(7 * th - 1))),
         ThresholdType::CurrentDay => midnight(today),

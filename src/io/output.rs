@@ -58,8 +58,8 @@ impl Select {
 }
 
 enum Kind {
-    Csv(csv::Writer<BufWriter<File>>),
-    Stdout(csv::Writer<std::io::Stdout>),
+    Csv(BufWriter<File>),
+    Stdout(std::io::Stdout),
     Parquet(Option<ArrowWriter<File>>, SchemaRef),
 }
 
@@ -112,9 +112,14 @@ impl Sink {
         select: Select,
     ) -> std::io::Result<Sink> {
         let extra: Vec<&str> = if select == Select::Rejects { vec!["reason"] } else { RESULT_COLUMNS.to_vec() };
-        let Some(path) = path else {
-            let mut w = csv::Writer::from_writer(std::io::stdout());
+        let header = {
+            let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
+            w.into_inner().map_err(|e| e.into_error())?
+        };
+        let Some(path) = path else {
+            let mut w = std::io::stdout();
+            w.write_all(&header)?;
             return Ok(Sink {
                 path: PathBuf::from("-"),
                 tmp: None,
@@ -152,9 +157,8 @@ impl Sink {
                 Kind::Parquet(Some(w), schema)
             }
             _ => {
-                let mut w =
-                    csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::with_capacity(1 << 20, file));
-                w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
+                let mut w = BufWriter::with_capacity(1 << 22, file);
+                w.write_all(&header)?;
                 Kind::Csv(w)
             }
         };
@@ -170,7 +174,7 @@ impl Sink {
         let width = self.width;
         let taken = match (&mut self.kind, chunk) {
             (Kind::Csv(w), c) => write_csv(w, c, results, select, width)?,
-            (Kind::Stdout(w), c) => write_csv(w, c, results, select, width)?,
+            (Kind::Stdout(w), c) => write_csv(&mut w.lock(), c, results, select, width)?,
             (Kind::Parquet(w, schema), c) => {
                 let mask: Vec<bool> = results.iter().map(|r| select.takes(r)).collect();
                 let n = mask.iter().filter(|m| **m).count();
@@ -215,7 +219,7 @@ impl Sink {
         match &mut self.kind {
             Kind::Csv(w) => {
                 w.flush()?;
-                w.get_ref().get_ref().sync_all()?;
+                w.get_ref().sync_all()?;
             }
             Kind::Stdout(w) => w.flush()?,
             Kind::Parquet(w, _) => {
@@ -245,28 +249,59 @@ impl Drop for Sink {
     }
 }
 
+/// Formats the selected rows as CSV in parallel blocks, then writes them in order.
 fn write_csv<W: Write>(
-    w: &mut csv::Writer<W>,
+    w: &mut W,
     chunk: &Chunk,
     results: &[RowOutcome<'_>],
     select: Select,
     width: usize,
 ) -> std::io::Result<u64> {
-    let mut n = 0;
-    let mut qbuf = itoa_buf();
-    let (mut sbuf, mut ebuf) = ([0u8; 24], [0u8; 24]);
+    use rayon::prelude::*;
     let text_cols: Option<Vec<StringArray>> = match chunk {
         Chunk::Arrow(b) => {
             Some(b.columns().iter().map(to_text).collect::<Result<_, _>>().map_err(std::io::Error::other)?)
         }
         Chunk::Csv { .. } => None,
     };
-    for (i, r) in results.iter().enumerate() {
+    const BLOCK: usize = 4096;
+    let blocks: Vec<std::io::Result<(Vec<u8>, u64)>> = (0..results.len().div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let range = b * BLOCK..((b + 1) * BLOCK).min(results.len());
+            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::with_capacity(BLOCK * 160));
+            let n = format_rows(&mut w, chunk, text_cols.as_deref(), results, range, select, width)?;
+            Ok((w.into_inner().map_err(|e| e.into_error())?, n))
+        })
+        .collect();
+    let mut n = 0;
+    for b in blocks {
+        let (bytes, k) = b?;
+        w.write_all(&bytes)?;
+        n += k;
+    }
+    Ok(n)
+}
+
+fn format_rows<W: Write>(
+    w: &mut csv::Writer<W>,
+    chunk: &Chunk,
+    text_cols: Option<&[StringArray]>,
+    results: &[RowOutcome<'_>],
+    range: std::ops::Range<usize>,
+    select: Select,
+    width: usize,
+) -> std::io::Result<u64> {
+    let mut n = 0;
+    let mut qbuf = itoa_buf();
+    let (mut sbuf, mut ebuf) = ([0u8; 24], [0u8; 24]);
+    for i in range {
+        let r = &results[i];
         if !select.takes(r) {
             continue;
         }
         n += 1;
-        match (chunk, &text_cols) {
+        match (chunk, text_cols) {
             (Chunk::Csv { rows }, _) => {
                 let row = &rows[i];
                 for k in 0..width {
