@@ -168,7 +168,7 @@ impl World {
     /// Phone slot s (0..2) of account a; about 10% are on the registry.
     fn phone(&self, a: u64, slot: u64) -> u64 {
         let x = h(self.seed, 2, a * 4 + slot);
-        if self.registry.n > 0 && x % 10 == 0 {
+        if self.registry.n > 0 && x.is_multiple_of(10) {
             self.registry.get((x >> 8) % self.registry.n)
         } else {
             self.nanp.number((x >> 8) % self.nanp.space())
@@ -274,6 +274,9 @@ impl Out {
 }
 
 const CHUNK: u64 = 1 << 20;
+
+/// One generated contact: account, channel, address, list, purpose, product, numberType, account index.
+type ContactRow = (Account, &'static str, String, &'static str, &'static str, Option<&'static str>, i64, u64);
 
 /// Generates chunks in parallel (two at a time per core) and writes them in order.
 fn write_chunks(
@@ -512,9 +515,9 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
             }
             disp.push(d);
             nt.push(((y >> 48) % 4 + 1) as i64);
-            pu.push(if (y >> 52) % 5 == 0 { "Sales" } else { "Collections" });
+            pu.push(if (y >> 52).is_multiple_of(5) { "Sales" } else { "Collections" });
             geo.push(["US", acc.state]);
-            st.push(if (y >> 56) % 50 == 0 { "Disabled" } else { "Enabled" });
+            st.push(if (y >> 56).is_multiple_of(50) { "Disabled" } else { "Enabled" });
             tz.push(acc.zone);
             cu.push(acc.customer);
             ac.push(acc.account);

@@ -113,6 +113,47 @@ pub fn local_date(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
     local(tz, t).date()
 }
 
+thread_local! {
+    /// Memo of recent (zone, instant) → local date and (zone, date) → midnight.
+    /// Every record of a batch shares `now`, and records share a handful of zones,
+    /// so tracker windows hit these almost always. Pure memoisation: no answer changes.
+    static DATES: std::cell::RefCell<Vec<(Tz, DateTime<Utc>, NaiveDate)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static MIDNIGHTS: std::cell::RefCell<ahash::AHashMap<(Tz, NaiveDate), DateTime<Utc>>> =
+        std::cell::RefCell::new(ahash::AHashMap::new());
+}
+
+/// [`local_date`], memoised per thread for repeated (zone, instant) pairs.
+pub fn local_date_memo(tz: Tz, t: DateTime<Utc>) -> NaiveDate {
+    DATES.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(&(_, _, d)) = c.iter().find(|(z, i, _)| *z == tz && *i == t) {
+            return d;
+        }
+        let d = local_date(tz, t);
+        if c.len() >= 32 {
+            c.remove(0);
+        }
+        c.push((tz, t, d));
+        d
+    })
+}
+
+/// [`midnight`], memoised per thread (bounded).
+pub fn midnight_memo(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
+    MIDNIGHTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(&m) = c.get(&(tz, d)) {
+            return m;
+        }
+        if c.len() >= 65_536 {
+            c.clear();
+        }
+        let m = midnight(tz, d);
+        c.insert((tz, d), m);
+        m
+    })
+}
+
 /// `d + n` days, saturating at the ends of the calendar.
 pub fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
     Duration::try_days(n).and_then(|x| d.checked_add_signed(x)).unwrap_or(if n < 0 {

@@ -61,12 +61,6 @@ pub fn phone_key_of_text(s: &str) -> Option<u64> {
     (n > 0).then_some(v)
 }
 
-/// A raw pointer that may cross threads: each writer owns disjoint slots.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut u64);
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
 /// Partition bits of the radix sort: 65,536 partitions of ~4,000 keys at 250M.
 const PART_BITS: u32 = 16;
 
@@ -95,26 +89,14 @@ fn sort_into(chunks: Vec<Vec<u64>>, out: &mut [u64]) -> usize {
         })
         .collect();
     // starts[c][p]: where chunk c writes its keys of partition p
-    let mut bounds = vec![0usize; parts + 1];
-    for p in 0..parts {
-        bounds[p + 1] = bounds[p] + hists.iter().map(|h| h[p] as usize).sum::<usize>();
-    }
-    let mut starts: Vec<Vec<usize>> = Vec::with_capacity(chunks.len());
-    let mut next = bounds.clone();
-    for h in &hists {
-        starts.push(next[..parts].to_vec());
-        for p in 0..parts {
-            next[p] += h[p] as usize;
-        }
-    }
+    let (bounds, starts) = super::par::scatter_plan(&hists, parts);
     drop(hists);
-    let base = SendPtr(out.as_mut_ptr());
+    let base = super::par::SendPtr(out.as_mut_ptr());
     chunks.into_par_iter().zip(starts).for_each(|(c, mut at)| {
-        let base = base;
         for v in c {
             let p = part(v);
             // SAFETY: slot ranges of different chunks and partitions are disjoint and in bounds.
-            unsafe { *base.0.add(at[p]) = v };
+            unsafe { base.write(at[p], v) };
             at[p] += 1;
         }
     });

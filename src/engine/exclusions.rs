@@ -41,6 +41,10 @@ impl Registry {
     pub fn len(&self) -> usize {
         self.sets.iter().map(|s| s.len()).sum::<usize>().saturating_sub(self.removed.len())
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What the exclusion check found for one record.

@@ -277,12 +277,6 @@ pub fn from_nanos(n: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_nanos(n)
 }
 
-/// A raw pointer shared by tasks writing disjoint slots.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut u32);
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
 impl HistoryBuilder {
     /// Keeps only attempts in `[from, to]`: the rest can never be counted by any
     /// loaded tracker at the evaluation instant, so dropping them changes no answer.
@@ -417,39 +411,26 @@ fn intern_partitioned(groups: &[StagedGroup], starts: &[usize], n: usize, k: usi
             c
         })
         .collect();
-    let mut bounds = vec![0usize; PARTS + 1];
-    for p in 0..PARTS {
-        bounds[p + 1] = bounds[p] + hists.iter().map(|c| c[p] as usize).sum::<usize>();
-    }
-    let mut at: Vec<Vec<usize>> = Vec::with_capacity(groups.len());
-    let mut next = bounds.clone();
-    for c in &hists {
-        at.push(next[..PARTS].to_vec());
-        for p in 0..PARTS {
-            next[p] += c[p] as usize;
-        }
-    }
+    let (bounds, at) = super::par::scatter_plan(&hists, PARTS);
     let mut order = vec![0u32; bounds[PARTS]];
-    let op = SendPtr(order.as_mut_ptr());
+    let op = super::par::SendPtr(order.as_mut_ptr());
     groups.par_iter().zip(starts).zip(at).for_each(|((g, &start), mut at)| {
-        let op = op;
         for (i, &hs) in g.keys[k].hash.iter().enumerate() {
             if g.keys[k].get(i).is_empty() {
                 continue;
             }
             let p = part_of(hs);
             // SAFETY: each (group, partition) writes its own disjoint slot range.
-            unsafe { *op.0.add(at[p]) = (start + i) as u32 };
+            unsafe { op.write(at[p], (start + i) as u32) };
             at[p] += 1;
         }
     });
     let group_of = |row: usize| starts.partition_point(|&s| s <= row) - 1;
     let mut ids = vec![NONE; n];
-    let ip = SendPtr(ids.as_mut_ptr());
+    let ip = super::par::SendPtr(ids.as_mut_ptr());
     let maps: Vec<AHashMap<Box<str>, u32>> = (0..PARTS)
         .into_par_iter()
         .map(|p| {
-            let ip = ip;
             let mut local: AHashMap<&str, u32> = AHashMap::new();
             for &row in &order[bounds[p]..bounds[p + 1]] {
                 let g = group_of(row as usize);
@@ -457,7 +438,7 @@ fn intern_partitioned(groups: &[StagedGroup], starts: &[usize], n: usize, k: usi
                 let next = local.len() as u32;
                 let id = *local.entry(s).or_insert(next);
                 // SAFETY: every row belongs to exactly one partition.
-                unsafe { *ip.0.add(row as usize) = id };
+                unsafe { ip.write(row as usize, id) };
             }
             local.into_iter().map(|(s, id)| (Box::from(s), id)).collect()
         })
@@ -468,10 +449,9 @@ fn intern_partitioned(groups: &[StagedGroup], starts: &[usize], n: usize, k: usi
     }
     // local ids → global ids
     (0..PARTS).into_par_iter().for_each(|p| {
-        let ip = ip;
         for &row in &order[bounds[p]..bounds[p + 1]] {
             // SAFETY: as above, disjoint rows.
-            unsafe { *ip.0.add(row as usize) += base[p] };
+            unsafe { *ip.ptr().add(row as usize) += base[p] };
         }
     });
     let maps = maps.into_iter().zip(&base).map(|(m, &b)| m.into_iter().map(|(s, id)| (s, id + b)).collect()).collect();

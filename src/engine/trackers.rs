@@ -100,9 +100,9 @@ fn hours(n: i64) -> Duration {
 }
 
 fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
-    let today = time::local_date(zone, now);
+    let today = time::local_date_memo(zone, now);
     let th = (t.threshold as i64).min(MAX_DAYS);
-    let midnight = |d| Span { from: to_nanos(time::midnight(zone, d)), inclusive: true };
+    let midnight = |d| Span { from: to_nanos(time::midnight_memo(zone, d)), inclusive: true };
     match t.threshold_type {
         ThresholdType::Minute => Span {
             from: now.checked_sub_signed(minutes(t.threshold as i64)).map_or(i64::MIN, to_nanos),
@@ -123,15 +123,15 @@ fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
 /// When the counted attempt at `a` leaves the window (SPEC §7 restrictionEndTime).
 fn leaves_window(t: &Tracker, zone: Tz, now: DateTime<Utc>, a: DateTime<Utc>) -> DateTime<Utc> {
     let th = (t.threshold as i64).min(MAX_DAYS);
-    let today = time::local_date(zone, now);
+    let today = time::local_date_memo(zone, now);
     match t.threshold_type {
         ThresholdType::Minute => a.checked_add_signed(minutes(t.threshold as i64)).unwrap_or(DateTime::<Utc>::MAX_UTC),
         ThresholdType::Hour => a.checked_add_signed(hours(t.threshold as i64)).unwrap_or(DateTime::<Utc>::MAX_UTC),
-        ThresholdType::Day => time::midnight(zone, time::add_days(time::local_date(zone, a), th)),
-        ThresholdType::Week => time::midnight(zone, time::add_days(time::local_date(zone, a), 7 * th)),
-        ThresholdType::CurrentDay => time::midnight(zone, time::add_days(today, 1)),
-        ThresholdType::CurrentWeek => time::midnight(zone, time::add_days(time::week_monday(today), 7)),
-        ThresholdType::CurrentMonth => time::midnight(zone, time::next_month_first(today)),
+        ThresholdType::Day => time::midnight_memo(zone, time::add_days(time::local_date(zone, a), th)),
+        ThresholdType::Week => time::midnight_memo(zone, time::add_days(time::local_date(zone, a), 7 * th)),
+        ThresholdType::CurrentDay => time::midnight_memo(zone, time::add_days(today, 1)),
+        ThresholdType::CurrentWeek => time::midnight_memo(zone, time::add_days(time::week_monday(today), 7)),
+        ThresholdType::CurrentMonth => time::midnight_memo(zone, time::next_month_first(today)),
     }
 }
 
