@@ -345,11 +345,10 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
         (acc, ch, addr, list, purpose, product, ((x >> 56) % 4 + 1) as i64, a)
     };
     write_chunks(&o.out.join(format!("contacts.{ext}")), schema.clone(), o.csv, o.contacts, |s, e| {
-        let rows: Vec<_> = (s..e).map(contact).collect();
-        let col =
-            |f: &dyn Fn(&(Account, &str, String, &str, &str, Option<&str>, i64, u64)) -> Option<String>| -> ArrayRef {
-                Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
-            };
+        let rows: Vec<ContactRow> = (s..e).map(contact).collect();
+        let col = |f: &dyn Fn(&ContactRow) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+        };
         RecordBatch::try_new(
             schema.clone(),
             vec![

@@ -60,7 +60,7 @@ impl Select {
 enum Kind {
     Csv(BufWriter<File>),
     Stdout(std::io::Stdout),
-    Parquet(Option<ArrowWriter<File>>, SchemaRef),
+    Parquet(Box<Option<ArrowWriter<File>>>, SchemaRef),
 }
 
 pub struct Sink {
@@ -154,7 +154,7 @@ impl Sink {
                     .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap()))
                     .build();
                 let w = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
-                Kind::Parquet(Some(w), schema)
+                Kind::Parquet(Box::new(Some(w)), schema)
             }
             _ => {
                 let mut w = BufWriter::with_capacity(1 << 22, file);
@@ -205,7 +205,7 @@ impl Sink {
                         results.iter().zip(&mask).filter(|(_, m)| **m).map(|(r, _)| r).collect();
                     append_extra(&mut cols, &chosen, select);
                     let batch = RecordBatch::try_new(schema.clone(), cols).map_err(std::io::Error::other)?;
-                    w.as_mut().expect("open writer").write(&batch).map_err(std::io::Error::other)?;
+                    w.as_mut().as_mut().expect("open writer").write(&batch).map_err(std::io::Error::other)?;
                 }
                 n as u64
             }

@@ -580,8 +580,8 @@ fn scan_exclusion_batch(
     // Columns that must be blank for a registry row; all-null ones need no per-row check.
     let checks: Vec<&Option<arrow_array::ArrayRef>> =
         [0, 3, 5, 6, 7].iter().map(|&k| &raw[k]).filter(|a| a.as_ref().is_some_and(|a| a.null_count() < n)).collect();
-    for r in 0..n {
-        if voice[r] && checks.iter().all(|a| blank(a, r)) {
+    for (r, &is_voice) in voice.iter().enumerate() {
+        if is_voice && checks.iter().all(|a| blank(a, r)) {
             if let Some(v) =
                 val.as_ref().filter(|v| !v.is_null(r)).and_then(|v| crate::engine::dnc::phone_key_of_text(v.value(r)))
             {
