@@ -44,6 +44,11 @@ pub fn address_into(channel: Channel, s: &str, out: &mut String) {
 }
 
 /// Owned helpers for load time (not used in hot loops).
+///
+/// ```
+/// assert_eq!(scrub::normalize::digits("+1 (555) 010-2030").as_deref(), Some("15550102030"));
+/// assert_eq!(scrub::normalize::digits("n/a"), None);
+/// ```
 pub fn digits(s: &str) -> Option<String> {
     let mut o = String::new();
     digits_into(s, &mut o);

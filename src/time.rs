@@ -40,6 +40,11 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// RFC 3339, `Z`, milliseconds, truncated (SPEC §3).
+///
+/// ```
+/// let t = scrub::time::parse_instant("2026-11-01T01:30:00.1239-04:00").unwrap();
+/// assert_eq!(scrub::time::format_instant(t), "2026-11-01T05:30:00.123Z");
+/// ```
 pub fn format_instant(t: DateTime<Utc>) -> String {
     truncate_ms(t).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
