@@ -293,18 +293,6 @@ impl HistoryBuilder {
         self.groups.push(g);
     }
 
-    pub fn len(&self) -> usize {
-        self.groups.iter().map(StagedGroup::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn rows_read(&self) -> usize {
-        self.groups.iter().map(|g| g.rows_read).sum()
-    }
-
     /// Adds one attempt (sequential loaders).
     pub fn push<'a>(
         &mut self,

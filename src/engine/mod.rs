@@ -119,10 +119,6 @@ impl RuleSet {
         self.registry_sets.push(set);
     }
 
-    pub fn registry_pending(&self) -> usize {
-        self.registry.iter().map(Vec::len).sum()
-    }
-
     fn registry_contains(&mut self, v: u64) -> bool {
         if self.registry_removed.contains(&v) {
             return false;

@@ -13,7 +13,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 
 use super::arrow_text::FieldColumn;
 use super::columns::ColumnMap;
-use super::{csv_reader, parquet_reader, Format, LoadError};
+use super::{csv_reader, Format, LoadError};
 use crate::model::{RawRecord, Record};
 
 /// The record fields of §1, in the order of [`ContactFields`] indices.
@@ -95,8 +95,10 @@ impl ContactReader {
                 let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
                     .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))?;
                 let total = builder.metadata().file_metadata().num_rows() as u64;
-                drop(builder);
-                let reader = parquet_reader(path, chunk_rows)?;
+                let reader = builder
+                    .with_batch_size(chunk_rows)
+                    .build()
+                    .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))?;
                 let schema = arrow_array::RecordBatchReader::schema(&reader);
                 let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
                 Ok(ContactReader {

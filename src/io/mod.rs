@@ -69,17 +69,6 @@ impl LoadError {
     }
 }
 
-/// Opens a Parquet file into an Arrow batch reader.
-pub fn parquet_reader(
-    path: &Path,
-    batch_size: usize,
-) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, LoadError> {
-    let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .and_then(|b| b.with_batch_size(batch_size).build())
-        .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))
-}
-
 /// A CSV reader with the settings every input uses (RFC 4180, header row, ragged rows allowed
 /// so that a short or long row becomes a reject instead of a fatal error).
 pub fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>, LoadError> {
