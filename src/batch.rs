@@ -393,8 +393,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
 
 /// Writes a small file atomically (temporary name, then rename).
 pub fn write_atomic(path: &std::path::Path, bytes: Vec<u8>) -> std::io::Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()));
+    let tmp = crate::io::tmp_path(path);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

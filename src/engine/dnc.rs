@@ -288,8 +288,7 @@ impl PhoneSet {
 
     /// Writes the on-disk format; `path` is replaced atomically.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()));
+        let tmp = crate::io::tmp_path(path);
         let mut w = std::io::BufWriter::with_capacity(1 << 22, File::create(&tmp)?);
         let mut head = Vec::with_capacity(HEADER);
         head.extend_from_slice(MAGIC);

@@ -92,12 +92,7 @@ fn load_csv(
     mut dedup: Option<Dedup>,
 ) -> Result<(), LoadError> {
     let mut rdr = csv_reader(path)?;
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| LoadError::file(path, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let headers = super::csv_headers(&mut rdr, path)?;
     let map = ColumnMap::new(&headers, COLUMNS);
     for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
         if map.idx[i].is_none() {

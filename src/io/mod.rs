@@ -69,6 +69,23 @@ impl LoadError {
     }
 }
 
+/// The temporary name an output is written under before its atomic rename
+/// (hidden, beside the final file so the rename stays on one filesystem).
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()))
+}
+
+/// The header row of a CSV input, as strings.
+pub fn csv_headers(rdr: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>, LoadError> {
+    Ok(rdr
+        .headers()
+        .map_err(|e| LoadError::file(path, format!("cannot read the header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect())
+}
+
 /// A CSV reader with the settings every input uses (RFC 4180, header row, ragged rows allowed
 /// so that a short or long row becomes a reject instead of a fatal error).
 pub fn csv_reader(path: &Path) -> Result<csv::Reader<std::fs::File>, LoadError> {

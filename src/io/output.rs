@@ -98,11 +98,6 @@ pub fn instant_text(t: DateTime<Utc>, buf: &mut [u8; 24]) -> &str {
     std::str::from_utf8(&buf[..p]).unwrap()
 }
 
-fn tmp_name(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.scrub-tmp-{}", std::process::id()))
-}
-
 impl Sink {
     /// Creates a sink; `None` path = CSV on stdout. `schema` is the Parquet input schema, if any.
     pub fn create(
@@ -132,7 +127,7 @@ impl Sink {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = tmp_name(path);
+        let tmp = super::tmp_path(path);
         let file = File::create(&tmp)?;
         let kind = match Format::of(path) {
             Some(Format::Parquet) => {

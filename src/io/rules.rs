@@ -111,13 +111,13 @@ pub fn dto_from_value<T: serde::de::DeserializeOwned>(mut v: Value) -> Result<T,
             }
         }
     }
-    match serde_json::from_value::<T>(v.clone()) {
+    match T::deserialize(&v) {
         Ok(t) => Ok(t),
         Err(e) => {
             if let Value::Object(o) = &v {
                 for (k, val) in o {
                     let single = Value::Object(Map::from_iter([(k.clone(), val.clone())]));
-                    if let Err(e) = serde_json::from_value::<T>(single) {
+                    if let Err(e) = T::deserialize(&single) {
                         return Err(FieldError::new(k.clone(), e.to_string()));
                     }
                 }
@@ -315,12 +315,7 @@ fn parse_operation(op: Option<&str>) -> Result<bool, FieldError> {
 
 fn load_csv(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport, act: bool) -> Result<(), LoadError> {
     let mut rdr = csv_reader(ctx.file)?;
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| LoadError::file(ctx.file, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let headers = super::csv_headers(&mut rdr, ctx.file)?;
     if !act && super::columns::find(&headers, "contactKeyType").is_some() {
         drop(rdr);
         return load_cct(ctx, rules, report);
@@ -442,12 +437,7 @@ const CCT_COLUMNS: [&str; 9] = [
 
 fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
     let mut rdr = csv_reader(ctx.file)?;
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| LoadError::file(ctx.file, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let headers = super::csv_headers(&mut rdr, ctx.file)?;
     let map = ColumnMap::new(&headers, CCT_COLUMNS);
     let mut rec = csv::StringRecord::new();
     loop {
