@@ -25,4 +25,5 @@ pub mod gen;
 pub mod io;
 pub mod model;
 pub mod normalize;
+pub mod server;
 pub mod time;

@@ -5,7 +5,9 @@
 pub mod check;
 pub mod gen;
 pub mod index;
+pub mod load;
 pub mod run;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +47,10 @@ pub enum Command {
     Gen(gen::GenArgs),
     /// Build or inspect compact do-not-call indexes
     Index(index::IndexArgs),
+    /// Serve the ComplianceHub v4 REST API on an embedded store
+    Serve(serve::ServeArgs),
+    /// Import rules, history and configuration files into a server store
+    Load(load::LoadArgs),
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -54,6 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(a) => check::execute(a),
         Command::Gen(a) => gen::execute(a),
         Command::Index(a) => index::execute(a),
+        Command::Serve(a) => serve::execute(a),
+        Command::Load(a) => load::execute(a),
     }
 }
 

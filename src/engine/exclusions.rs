@@ -20,6 +20,8 @@ pub struct ExclusionIndex {
     registry: Registry,
     /// What a registry hit stands for: a permanent, unscoped, id-less Voice exclusion.
     registry_rule: Exclusion,
+    /// Rules still indexed (the server's removals leave their slot in `rules`).
+    live: usize,
 }
 
 /// Compact phone sets of registry-style exclusions, minus numbers that act
@@ -81,12 +83,38 @@ impl ExclusionIndex {
             start: None,
             end: None,
         };
-        ExclusionIndex { rules, by_type, registry, registry_rule }
+        let live = rules.len();
+        ExclusionIndex { rules, by_type, registry, registry_rule, live }
+    }
+
+    /// Indexes one more exclusion (REST create / update).
+    pub fn insert(&mut self, e: Exclusion) {
+        let i = self.rules.len() as u32;
+        self.by_type[e.exclusion_type as usize].entry(e.value.as_str().into()).or_default().push(i);
+        self.rules.push(e);
+        self.live += 1;
+    }
+
+    /// Un-indexes the exclusion with `old`'s type, value and id (REST update / delete).
+    pub fn remove(&mut self, old: &Exclusion) -> bool {
+        let rules = &self.rules;
+        let Some(bucket) = self.by_type[old.exclusion_type as usize].get_mut(old.value.as_str()) else {
+            return false;
+        };
+        let Some(pos) = bucket.iter().position(|&i| rules[i as usize].id == old.id) else {
+            return false;
+        };
+        bucket.remove(pos);
+        if bucket.is_empty() {
+            self.by_type[old.exclusion_type as usize].remove(old.value.as_str());
+        }
+        self.live -= 1;
+        true
     }
 
     /// Exclusions in the general index.
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.live
     }
 
     /// Numbers in the compact registry sets.
@@ -95,11 +123,7 @@ impl ExclusionIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty() && self.registry.sets.iter().all(|s| s.is_empty())
-    }
-
-    pub fn rules(&self) -> &[Exclusion] {
-        &self.rules
+        self.live == 0 && self.registry.sets.iter().all(|s| s.is_empty())
     }
 
     fn bucket(&self, t: ExclusionType, key: &str) -> &[u32] {

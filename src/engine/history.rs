@@ -36,6 +36,14 @@ impl Interner {
         }
         self.map.get(s).copied()
     }
+    /// The strings by id.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v = vec![""; self.map.len()];
+        for (s, &id) in &self.map {
+            v[id as usize] = s;
+        }
+        v
+    }
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -45,10 +53,16 @@ impl Interner {
 }
 
 /// Attempt indices grouped by key id, each group sorted by time.
+///
+/// The bulk part is one CSR array built at load. The server changes history one
+/// attempt at a time: a key it touches gets its whole list copied into `over`
+/// and edited there (a short sorted insert), so reads stay one slice per key and
+/// batch lookups, where `over` is empty, pay nothing for it.
 #[derive(Debug, Default)]
 pub struct Postings {
     offsets: Vec<u32>,
     idx: Vec<u32>,
+    over: AHashMap<u32, Vec<u32>>,
 }
 
 impl Postings {
@@ -83,12 +97,47 @@ impl Postings {
                 g.sort_by_key(|&i| (time[i as usize], i));
             }
         });
-        Postings { offsets, idx }
+        Postings { offsets, idx, over: AHashMap::new() }
+    }
+
+    fn base(&self, id: u32) -> &[u32] {
+        if id as usize + 1 >= self.offsets.len() {
+            return &[];
+        }
+        let (a, b) = (self.offsets[id as usize] as usize, self.offsets[id as usize + 1] as usize);
+        &self.idx[a..b]
     }
 
     pub fn get(&self, id: u32) -> &[u32] {
-        let (a, b) = (self.offsets[id as usize] as usize, self.offsets[id as usize + 1] as usize);
-        &self.idx[a..b]
+        if !self.over.is_empty() {
+            if let Some(v) = self.over.get(&id) {
+                return v;
+            }
+        }
+        self.base(id)
+    }
+
+    fn edit(&mut self, id: u32) -> &mut Vec<u32> {
+        if !self.over.contains_key(&id) {
+            let copy = self.base(id).to_vec();
+            self.over.insert(id, copy);
+        }
+        self.over.get_mut(&id).expect("just inserted")
+    }
+
+    /// Adds attempt `i` to key `id`'s list, keeping it sorted by (time, index).
+    pub fn insert(&mut self, id: u32, i: u32, time: &[i64]) {
+        let v = self.edit(id);
+        let t = (time[i as usize], i);
+        let pos = v.partition_point(|&j| (time[j as usize], j) < t);
+        if v.get(pos) != Some(&i) {
+            v.insert(pos, i);
+        }
+    }
+
+    /// Removes attempt `i` from key `id`'s list.
+    pub fn remove(&mut self, id: u32, i: u32) {
+        self.edit(id).retain(|&j| j != i);
     }
 }
 
@@ -461,6 +510,18 @@ impl Default for KeyInterner {
 }
 
 impl KeyInterner {
+    /// The id of `s`, adding it when new (the server's one-at-a-time appends).
+    pub fn intern(&mut self, s: &str) -> u32 {
+        let p = (self.state.hash_one(s) >> 56) as usize;
+        if let Some(&id) = self.parts[p].get(s) {
+            return id;
+        }
+        let id = self.total as u32;
+        self.parts[p].insert(s.into(), id);
+        self.total += 1;
+        id
+    }
+
     pub fn get(&self, s: &str) -> Option<u32> {
         if s.is_empty() {
             return None;
@@ -471,12 +532,127 @@ impl KeyInterner {
     pub fn len(&self) -> usize {
         self.total
     }
+    /// The strings by id.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v = vec![""; self.total];
+        for p in &self.parts {
+            for (s, &id) in p {
+                v[id as usize] = s;
+            }
+        }
+        v
+    }
     pub fn is_empty(&self) -> bool {
         self.total == 0
     }
 }
 
+/// What [`History::append`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The attempt's index (`None`: a Disabled attempt, not indexed).
+    pub index: Option<u32>,
+    /// A disposition, purpose or geocode never seen before was interned:
+    /// compiled tracker filters must be rebuilt to see it.
+    pub new_names: bool,
+}
+
 impl History {
+    /// Adds one attempt after the build (REST contact attempts), indexed at once.
+    pub fn append<'a>(
+        &mut self,
+        a: &Attempt<'a>,
+        extra_geocodes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Appended, FieldError> {
+        let channel = a.channel()?;
+        let t = to_nanos(a.instant()?);
+        let enabled = a.enabled()?;
+        let number_type = a.number_type()?;
+        self.rows_read += 1;
+        if !enabled {
+            self.disabled += 1;
+            return Ok(Appended { index: None, new_names: false });
+        }
+        assert!(self.time.len() < NONE as usize - 1, "at most 4 billion attempts");
+        if self.geo_start.is_empty() {
+            self.geo_start.push(0);
+        }
+        let i = self.time.len() as u32;
+        let before = self.dispositions.len() + self.purposes.len() + self.geocodes.len();
+        let mut buf = String::new();
+        let key = |interner: &mut KeyInterner, s: &str, buf: &mut String, f: fn(&str, &mut String)| {
+            f(s, buf);
+            if buf.is_empty() {
+                NONE
+            } else {
+                interner.intern(buf)
+            }
+        };
+        normalize::address_into(channel, a.contact_address.unwrap_or(""), &mut buf);
+        let addr = if buf.is_empty() { NONE } else { self.addresses.intern(&buf) };
+        let cust = key(&mut self.customers, a.customer.unwrap_or(""), &mut buf, normalize::trimmed_into);
+        let acct = key(&mut self.accounts, a.account_number.unwrap_or(""), &mut buf, normalize::trimmed_into);
+        let name = |interner: &mut Interner, s: &str, buf: &mut String| {
+            normalize::lower_into(s, buf);
+            if buf.is_empty() {
+                NONE
+            } else {
+                interner.intern(buf)
+            }
+        };
+        let disp = name(&mut self.dispositions, a.disposition.unwrap_or(""), &mut buf);
+        let purpose = name(&mut self.purposes, a.purpose.unwrap_or(""), &mut buf);
+        for g in a.geocodes.map(normalize::split_list).into_iter().flatten().chain(extra_geocodes) {
+            let id = name(&mut self.geocodes, g, &mut buf);
+            if id != NONE {
+                self.geo.push(id);
+            }
+        }
+        self.geo_start.push(self.geo.len() as u32);
+        self.time.push(t);
+        self.channel.push(channel as u8);
+        self.number_type.push(number_type.unwrap_or(NO_NUMBER_TYPE));
+        self.disposition.push(disp);
+        self.purpose.push(purpose);
+        self.cust.push(cust);
+        self.addr.push(addr);
+        self.acct.push(acct);
+        self.link(i);
+        let after = self.dispositions.len() + self.purposes.len() + self.geocodes.len();
+        Ok(Appended { index: Some(i), new_names: after != before })
+    }
+
+    fn link(&mut self, i: u32) {
+        let (c, a, k) = (self.cust[i as usize], self.addr[i as usize], self.acct[i as usize]);
+        if c != NONE {
+            self.by_cust.insert(c, i, &self.time);
+        }
+        if a != NONE {
+            self.by_addr.insert(a, i, &self.time);
+        }
+        if k != NONE {
+            self.by_acct.insert(k, i, &self.time);
+        }
+    }
+
+    /// Takes attempt `i` out of every count (PATCH status Disabled) or puts it back.
+    pub fn set_counted(&mut self, i: u32, counted: bool) {
+        if counted {
+            self.link(i);
+            return;
+        }
+        let (c, a, k) = (self.cust[i as usize], self.addr[i as usize], self.acct[i as usize]);
+        if c != NONE {
+            self.by_cust.remove(c, i);
+        }
+        if a != NONE {
+            self.by_addr.remove(a, i);
+        }
+        if k != NONE {
+            self.by_acct.remove(k, i);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.time.len()
     }

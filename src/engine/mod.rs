@@ -368,6 +368,43 @@ impl Engine {
         }
     }
 
+    /// Replaces the CCTs (REST; a few thousand rules index in well under a millisecond).
+    pub fn set_ccts(&mut self, ccts: Vec<ConvenientContactTime>) {
+        self.ccts = CctIndex::new(ccts);
+    }
+
+    /// Replaces the quota controls.
+    pub fn set_quotas(&mut self, quotas: Vec<QuotaControl>) {
+        self.quota_by_product = quotas.iter().enumerate().map(|(i, q)| (q.product.clone(), i as u32)).collect();
+        self.quotas = quotas;
+    }
+
+    /// Replaces the attempt and message trackers, compiled against the history.
+    pub fn set_trackers(&mut self, attempt: Vec<Tracker>, message: Vec<Tracker>) {
+        self.attempt_trackers = attempt.into_iter().map(|t| CompiledTracker::new(t, &self.history)).collect();
+        self.message_trackers = message.into_iter().map(|t| CompiledTracker::new(t, &self.history)).collect();
+    }
+
+    /// Recompiles tracker filters after history interned new names.
+    pub fn recompile_trackers(&mut self) {
+        let a = std::mem::take(&mut self.attempt_trackers).into_iter().map(|c| c.rule).collect();
+        let m = std::mem::take(&mut self.message_trackers).into_iter().map(|c| c.rule).collect();
+        self.set_trackers(a, m);
+    }
+
+    /// Adds one attempt to the history (REST), keeping tracker filters current.
+    pub fn append_attempt<'a>(
+        &mut self,
+        a: &crate::model::Attempt<'a>,
+        extra_geocodes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Option<u32>, crate::model::FieldError> {
+        let r = self.history.append(a, extra_geocodes)?;
+        if r.new_names {
+            self.recompile_trackers();
+        }
+        Ok(r.index)
+    }
+
     pub fn quota_count(&self) -> usize {
         self.quotas.len()
     }
@@ -386,8 +423,27 @@ fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTim
     }
 }
 
+/// The server's live active records (SPEC §8), as the evaluator sees them.
+pub trait ActiveRecords {
+    /// The block for `rec`: an unexpired active record with a key other than
+    /// the record's that shares its address key (unless `skip_address`), else
+    /// its customer, else its account.
+    fn block(&self, rec: &Record, skip_address: bool, now: DateTime<Utc>) -> Option<BlockKind>;
+}
+
 /// Evaluates one record at `now` (SPEC §3–§7, §9). Batch has no active records (§8).
 pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Decision<'e> {
+    evaluate_with(engine, rec, now, None)
+}
+
+/// [`evaluate`] with the server's active records (SPEC §8): they are looked at
+/// in the attempt-tracker step, before counting, when the feature is on.
+pub fn evaluate_with<'e>(
+    engine: &'e Engine,
+    rec: &Record,
+    now: DateTime<Utc>,
+    active: Option<&dyn ActiveRecords>,
+) -> Decision<'e> {
     let mut d = Decision::default();
     let checks = rec.checks;
     let mut start: Option<DateTime<Utc>> = None;
@@ -432,6 +488,19 @@ pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Dec
     let needs_keys = (checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
         || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty());
     let keys = if needs_keys { Some(RecordKeys::new(&engine.history, rec)) } else { None };
+
+    if checks.contains(Check::AttemptTrackers) && engine.config.enable_active_record_feature {
+        if let Some(active) = active {
+            let ex = &engine.config.attempt;
+            let skip_address =
+                ex.all.contains(rec.channel, &rec.address) || ex.address_rules.contains(rec.channel, &rec.address);
+            if let Some(kind) = active.block(rec, skip_address, now) {
+                d.restriction = Some(RestrictionType::Block(kind));
+                d.end = Some(now + chrono::Duration::minutes(engine.config.minutes_to_wait_after_active_restriction));
+                return d;
+            }
+        }
+    }
 
     if checks.contains(Check::AttemptTrackers) {
         let ex = &engine.config.attempt;

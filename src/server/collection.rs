@@ -1,0 +1,187 @@
+//! Collection responses (SPEC §13): filters, startIndex / maxResults paging,
+//! totalItems and first/last/next/prev links that keep the filters.
+
+use serde_json::{json, Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::kinds::Filter;
+use crate::time::parse_instant;
+
+pub const DEFAULT_MAX: usize = 100;
+pub const LIMIT_MAX: usize = 1000;
+
+/// A parsed filter: the item field and what it must satisfy.
+#[derive(Debug, Clone)]
+enum Test {
+    Text(&'static str, String),
+    Address(&'static str, String, Option<String>),
+    Int(&'static str, i64),
+    Bool(&'static str, bool),
+    List(&'static str, Vec<String>),
+    From(&'static str, chrono::DateTime<chrono::Utc>),
+    To(&'static str, chrono::DateTime<chrono::Utc>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    tests: Vec<Test>,
+    pub start: usize,
+    pub max: usize,
+    /// The filter parameters as given, for the links.
+    kept: Vec<(String, String)>,
+}
+
+fn digits(s: &str) -> Option<String> {
+    crate::normalize::digits(s)
+}
+
+impl Query {
+    pub fn parse(params: &[(String, String)], filters: &[(&'static str, Filter)]) -> ApiResult<Query> {
+        let mut q = Query { tests: vec![], start: 0, max: DEFAULT_MAX, kept: vec![] };
+        for (k, v) in params {
+            let v = v.trim();
+            match k.as_str() {
+                "startIndex" => {
+                    q.start = v.parse().map_err(|_| {
+                        ApiError::bad_request("startIndex", format!("'{v}' is not a non-negative integer"))
+                    })?
+                }
+                "maxResults" => {
+                    let m: usize = v.parse().map_err(|_| {
+                        ApiError::bad_request("maxResults", format!("'{v}' is not a positive integer"))
+                    })?;
+                    if m == 0 {
+                        return Err(ApiError::bad_request("maxResults", "must be at least 1"));
+                    }
+                    q.max = m.min(LIMIT_MAX);
+                }
+                _ => {
+                    let Some(&(_, f)) = filters.iter().find(|(name, _)| *name == k) else { continue };
+                    if v.is_empty() {
+                        continue;
+                    }
+                    q.kept.push((k.clone(), v.to_string()));
+                    let bad = |what: &str| ApiError::bad_request(k.clone(), format!("'{v}' is not {what}"));
+                    let t = match f {
+                        Filter::Text(field) => Test::Text(field, v.to_lowercase()),
+                        Filter::Enum(field, ok) => {
+                            if !ok(v) {
+                                return Err(bad("a valid value"));
+                            }
+                            Test::Text(field, v.to_lowercase())
+                        }
+                        Filter::Address(field) => Test::Address(field, v.to_lowercase(), digits(v)),
+                        Filter::Int(field) => Test::Int(field, v.parse().map_err(|_| bad("an integer"))?),
+                        Filter::Bool(field) => Test::Bool(
+                            field,
+                            match v.to_ascii_lowercase().as_str() {
+                                "true" => true,
+                                "false" => false,
+                                _ => return Err(bad("true or false")),
+                            },
+                        ),
+                        Filter::List(field) => Test::List(field, split(v)),
+                        Filter::EnumList(field, ok) => {
+                            let items = split(v);
+                            if let Some(x) = items.iter().find(|x| !ok(x)) {
+                                return Err(ApiError::bad_request(k.clone(), format!("'{x}' is not a valid value")));
+                            }
+                            Test::List(field, items)
+                        }
+                        Filter::From(field) => Test::From(field, parse_instant(v).ok_or_else(|| bad("an instant"))?),
+                        Filter::To(field) => Test::To(field, parse_instant(v).ok_or_else(|| bad("an instant"))?),
+                    };
+                    q.tests.push(t);
+                }
+            }
+        }
+        Ok(q)
+    }
+
+    pub fn matches(&self, item: &Map<String, Value>) -> bool {
+        self.tests.iter().all(|t| test(t, item))
+    }
+
+    /// The collection body for the page of `matched` (all matching items, in order).
+    pub fn page<'a>(
+        &self,
+        kind: &str,
+        field: &str,
+        path: &str,
+        total: usize,
+        items: impl Iterator<Item = &'a Map<String, Value>>,
+    ) -> Value {
+        let page: Vec<Value> = items.skip(self.start).take(self.max).map(|m| Value::Object(m.clone())).collect();
+        self.body(kind, field, path, total, page)
+    }
+
+    pub fn body(&self, kind: &str, field: &str, path: &str, total: usize, page: Vec<Value>) -> Value {
+        let link = |start: usize| {
+            let mut s = format!("{path}?startIndex={start}&maxResults={}", self.max);
+            for (k, v) in &self.kept {
+                s.push('&');
+                s.push_str(k);
+                s.push('=');
+                s.push_str(&encode(v));
+            }
+            s
+        };
+        let last = if total == 0 { 0 } else { (total - 1) / self.max * self.max };
+        let mut links = Map::new();
+        links.insert("first".into(), link(0).into());
+        links.insert("last".into(), link(last).into());
+        if self.start + self.max < total {
+            links.insert("next".into(), link(self.start + self.max).into());
+        }
+        if self.start > 0 {
+            links.insert("prev".into(), link(self.start.saturating_sub(self.max)).into());
+        }
+        let mut body = json!({"kind": kind, "totalItems": total, "links": links});
+        body[field] = Value::Array(page);
+        body
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' | b':' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn split(v: &str) -> Vec<String> {
+    v.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()).collect()
+}
+
+fn text_of(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.trim().to_lowercase()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn test(t: &Test, item: &Map<String, Value>) -> bool {
+    match t {
+        Test::Text(f, want) => text_of(item.get(*f)).is_some_and(|x| &x == want),
+        Test::Address(f, want, want_digits) => text_of(item.get(*f)).is_some_and(|x| {
+            &x == want || (want_digits.is_some() && digits(&x).as_ref() == want_digits.as_ref())
+        }),
+        Test::Int(f, want) => item.get(*f).and_then(Value::as_i64) == Some(*want),
+        Test::Bool(f, want) => item.get(*f).and_then(Value::as_bool).unwrap_or(true) == *want,
+        Test::List(f, wants) => match item.get(*f) {
+            Some(Value::Array(a)) => a.iter().filter_map(|x| text_of(Some(x))).any(|x| wants.contains(&x)),
+            Some(Value::String(s)) => split(s).iter().any(|x| wants.contains(x)),
+            _ => false,
+        },
+        Test::From(f, from) => {
+            item.get(*f).and_then(Value::as_str).and_then(parse_instant).is_some_and(|t| t >= *from)
+        }
+        Test::To(f, to) => item.get(*f).and_then(Value::as_str).and_then(parse_instant).is_some_and(|t| t <= *to),
+    }
+}

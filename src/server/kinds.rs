@@ -1,0 +1,258 @@
+//! The five rule kinds of the API as data: their paths, `kind` names, list
+//! filters (SPEC §13: every documented query filter), and how a body becomes
+//! a validated domain rule (SPEC §10).
+
+use serde_json::{Map, Value};
+
+use crate::io::rules::dto_from_value;
+use crate::model::dto::*;
+use crate::model::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Exclusion,
+    AttemptTracker,
+    Cct,
+    Quota,
+    MessageTracker,
+}
+
+/// How one query parameter filters a collection.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter {
+    /// Case-insensitive equality of a text field.
+    Text(&'static str),
+    /// Text equality, and the parameter must parse with the function (an enum).
+    Enum(&'static str, fn(&str) -> bool),
+    /// A contact value: equal as text, or as digits when both have digits.
+    Address(&'static str),
+    Int(&'static str),
+    Bool(&'static str),
+    /// Comma-separated values; an item matches when its list holds any of them.
+    List(&'static str),
+    /// Same, and each value must parse with the function.
+    EnumList(&'static str, fn(&str) -> bool),
+    /// Inclusive lower / upper bound of an instant field.
+    From(&'static str),
+    To(&'static str),
+}
+
+fn is_exclusion_type(s: &str) -> bool {
+    ExclusionType::parse(s).is_some()
+}
+fn is_tracker_type(s: &str) -> bool {
+    TrackerType::parse(s).is_some()
+}
+fn is_threshold_type(s: &str) -> bool {
+    ThresholdType::parse(s).is_some()
+}
+fn is_channel(s: &str) -> bool {
+    Channel::parse(s).is_some()
+}
+fn is_action(s: &str) -> bool {
+    ThresholdActionType::parse(s).is_some()
+}
+fn is_key_type(s: &str) -> bool {
+    ContactKeyType::parse(s).is_some()
+}
+fn is_value_type(s: &str) -> bool {
+    ContactValueType::parse(s).is_some()
+}
+pub fn is_status(s: &str) -> bool {
+    AttemptStatus::parse(s).is_some()
+}
+
+const META_FILTERS: [(&str, Filter); 5] = [
+    ("fromCreationTime", Filter::From("creationTime")),
+    ("toCreationTime", Filter::To("creationTime")),
+    ("fromLastModifiedTime", Filter::From("lastModifiedTime")),
+    ("toLastModifiedTime", Filter::To("lastModifiedTime")),
+    ("lastModifiedBy", Filter::Text("lastModifiedBy")),
+];
+
+const EXCLUSION_FILTERS: &[(&str, Filter)] = &[
+    ("exclusionType", Filter::Enum("exclusionType", is_exclusion_type)),
+    ("exclusionValue", Filter::Address("exclusionValue")),
+    ("contactListName", Filter::Text("contactListName")),
+    ("fromStartTime", Filter::From("startTime")),
+    ("toStartTime", Filter::To("startTime")),
+    ("fromEndTime", Filter::From("endTime")),
+    ("toEndTime", Filter::To("endTime")),
+];
+
+const TRACKER_COMMON: &[(&str, Filter)] = &[
+    ("typeOfTracker", Filter::Enum("typeOfTracker", is_tracker_type)),
+    ("numberOfAttempts", Filter::Int("numberOfAttempts")),
+    ("threshold", Filter::Int("threshold")),
+    ("thresholdType", Filter::Enum("thresholdType", is_threshold_type)),
+    ("dispositions", Filter::List("dispositions")),
+    ("numberTypes", Filter::List("numberTypes")),
+    ("geocodes", Filter::List("geocodes")),
+    ("purposes", Filter::List("purposes")),
+    ("enabled", Filter::Bool("enabled")),
+];
+
+const ATTEMPT_TRACKER_FILTERS: &[(&str, Filter)] = &[
+    ("attemptTrackerName", Filter::Text("attemptTrackerName")),
+    ("attemptTrackerDescription", Filter::Text("attemptTrackerDescription")),
+    ("contactChannels", Filter::EnumList("contactChannels", is_channel)),
+];
+
+const MESSAGE_TRACKER_FILTERS: &[(&str, Filter)] = &[
+    ("messageTrackerName", Filter::Text("messageTrackerName")),
+    ("messageTrackerDescription", Filter::Text("messageTrackerDescription")),
+    ("thresholdActionType", Filter::Enum("thresholdActionType", is_action)),
+];
+
+const CCT_FILTERS: &[(&str, Filter)] = &[
+    ("contactKeyType", Filter::Enum("contactKeyType", is_key_type)),
+    ("contactKey", Filter::Text("contactKey")),
+    ("contactValueType", Filter::Enum("contactValueType", is_value_type)),
+    ("contactValue", Filter::Address("contactValue")),
+    ("fromEndTime", Filter::From("endTime")),
+    ("toEndTime", Filter::To("endTime")),
+];
+
+const QUOTA_FILTERS: &[(&str, Filter)] = &[
+    ("product", Filter::Text("product")),
+    ("productDescription", Filter::Text("productDescription")),
+    ("totalQuota", Filter::Int("totalQuota")),
+    ("productSold", Filter::Int("productSold")),
+    ("unitValue", Filter::Int("unitValue")),
+];
+
+pub const ATTEMPT_FILTERS: &[(&str, Filter)] = &[
+    ("contactChannel", Filter::Enum("contactChannel", is_channel)),
+    ("contactAddress", Filter::Address("contactAddress")),
+    ("customer", Filter::Text("customer")),
+    ("accountNumber", Filter::Text("accountNumber")),
+    ("disposition", Filter::Text("disposition")),
+    ("numberType", Filter::Int("numberType")),
+    ("geocodes", Filter::List("geocodes")),
+    ("purpose", Filter::Text("purpose")),
+    ("fromTimeOfContact", Filter::From("timeOfContact")),
+    ("toTimeOfContact", Filter::To("timeOfContact")),
+    ("status", Filter::Enum("status", is_status)),
+    ("fromCreationTime", Filter::From("creationTime")),
+    ("toCreationTime", Filter::To("creationTime")),
+    ("fromLastModifiedTime", Filter::From("lastModifiedTime")),
+    ("toLastModifiedTime", Filter::To("lastModifiedTime")),
+    ("lastModifiedBy", Filter::Text("lastModifiedBy")),
+];
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [Kind::Exclusion, Kind::AttemptTracker, Kind::Cct, Kind::Quota, Kind::MessageTracker];
+
+    /// The path segment, the collection field and the store's kind name.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Exclusion => "exclusions",
+            Kind::AttemptTracker => "attemptTrackers",
+            Kind::Cct => "convenientContactTimes",
+            Kind::Quota => "quotaControls",
+            Kind::MessageTracker => "messageTrackers",
+        }
+    }
+
+    pub fn from_plural(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.plural() == s)
+    }
+
+    pub fn item_kind(self) -> &'static str {
+        match self {
+            Kind::Exclusion => "via#exclusion",
+            Kind::AttemptTracker => "via#attemptTracker",
+            Kind::Cct => "via#convenientContactTime",
+            Kind::Quota => "via#quotaControl",
+            Kind::MessageTracker => "via#messageTracker",
+        }
+    }
+
+    pub fn singular(self) -> &'static str {
+        match self {
+            Kind::Exclusion => "exclusion",
+            Kind::AttemptTracker => "attemptTracker",
+            Kind::Cct => "convenientContactTime",
+            Kind::Quota => "quotaControl",
+            Kind::MessageTracker => "messageTracker",
+        }
+    }
+
+    pub fn filters(self) -> Vec<(&'static str, Filter)> {
+        let specific: Vec<(&str, Filter)> = match self {
+            Kind::Exclusion => EXCLUSION_FILTERS.to_vec(),
+            Kind::AttemptTracker => [ATTEMPT_TRACKER_FILTERS, TRACKER_COMMON].concat(),
+            Kind::MessageTracker => [MESSAGE_TRACKER_FILTERS, TRACKER_COMMON].concat(),
+            Kind::Cct => CCT_FILTERS.to_vec(),
+            Kind::Quota => QUOTA_FILTERS.to_vec(),
+        };
+        [specific, META_FILTERS.to_vec()].concat()
+    }
+}
+
+/// A validated rule: its canonical body (the DTO's fields) and domain value.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    Exclusion(Exclusion),
+    Tracker(Tracker),
+    Cct(ConvenientContactTime),
+    Quota(QuotaControl),
+}
+
+/// Fields the server owns: never taken from a body.
+pub const SERVER_FIELDS: [&str; 6] = ["id", "kind", "version", "creationTime", "lastModifiedTime", "lastModifiedBy"];
+
+fn canonical<T: serde::Serialize>(dto: &T) -> Map<String, Value> {
+    match serde_json::to_value(dto) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Validates a body (without server fields) as `kind`; returns its canonical
+/// fields and the domain rule (with `id`).
+pub fn validate(kind: Kind, body: &Map<String, Value>, id: &str) -> Result<(Map<String, Value>, Rule), FieldError> {
+    let mut v = body.clone();
+    for f in SERVER_FIELDS {
+        v.remove(f);
+    }
+    v.insert("id".into(), Value::String(id.to_string()));
+    let v = Value::Object(v);
+    let (mut fields, rule) = match kind {
+        Kind::Exclusion => {
+            let d: ExclusionDto = dto_from_value(v)?;
+            let r = Exclusion::try_from(&d)?;
+            (canonical(&d), Rule::Exclusion(r))
+        }
+        Kind::AttemptTracker => {
+            let d: AttemptTrackerDto = dto_from_value(v)?;
+            let r = Tracker::try_from(&d)?;
+            (canonical(&d), Rule::Tracker(r))
+        }
+        Kind::MessageTracker => {
+            let d: MessageTrackerDto = dto_from_value(v)?;
+            let r = Tracker::try_from(&d)?;
+            (canonical(&d), Rule::Tracker(r))
+        }
+        Kind::Cct => {
+            let d: CctDto = dto_from_value(v)?;
+            let r = ConvenientContactTime::try_from(&d)?;
+            (canonical(&d), Rule::Cct(r))
+        }
+        Kind::Quota => {
+            let d: QuotaControlDto = dto_from_value(v)?;
+            let r = QuotaControl::try_from(&d)?;
+            (canonical(&d), Rule::Quota(r))
+        }
+    };
+    for f in SERVER_FIELDS {
+        fields.remove(f);
+    }
+    Ok((fields, rule))
+}
+
+/// The domain rule of a stored item (already validated when it was written).
+pub fn rule_of(kind: Kind, item: &Map<String, Value>) -> Result<Rule, FieldError> {
+    let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+    validate(kind, item, &id).map(|(_, r)| r)
+}

@@ -1,0 +1,169 @@
+//! `scrub serve`: the ComplianceHub v4 API (SPEC §8, §13) over the same
+//! evaluator as `scrub run`.
+//!
+//! - [`store`]: SQLite, the durable source of truth.
+//! - [`org`]: one tenant's items, engine and mutations.
+//! - [`routes`]: axum handlers; [`app`] builds the router (tests drive it with
+//!   `oneshot`, without a socket).
+//!
+//! Concurrency: each org has a read-write lock. Checks take it shared (and
+//! the org's small active-record mutex), so they run in parallel; mutations
+//! take it exclusively for the store commit plus an incremental index update.
+
+pub mod active;
+pub mod collection;
+pub mod error;
+pub mod export;
+pub mod kinds;
+pub mod load;
+pub mod org;
+pub mod routes;
+pub mod store;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use ahash::AHashMap;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+pub use routes::app;
+
+/// The server's clock: the wall clock, or frozen by `--now`.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock {
+    Wall,
+    Fixed(DateTime<Utc>),
+}
+
+impl Clock {
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::Wall => Utc::now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenEntry {
+    pub org: String,
+    pub token: String,
+    /// Shown as lastModifiedBy (default: `token:<org>`).
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokensFile {
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
+}
+
+/// Reads the TOML tokens file (`[[tokens]] org = "…" token = "…"`).
+pub fn load_tokens(path: &Path) -> anyhow::Result<Vec<TokenEntry>> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let f: TokensFile = toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    for (i, t) in f.tokens.iter().enumerate() {
+        if t.org.trim().is_empty() || t.token.trim().is_empty() {
+            anyhow::bail!("{}: tokens[{i}]: org and token must not be empty", path.display());
+        }
+    }
+    if f.tokens.is_empty() {
+        anyhow::bail!("{}: no [[tokens]] entries", path.display());
+    }
+    Ok(f.tokens)
+}
+
+/// Shared state of the server.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: store::Store,
+    tokens: AHashMap<String, TokenEntry>,
+    orgs: RwLock<AHashMap<String, Arc<org::Org>>>,
+    pub clock: Clock,
+    pub default_zone: Tz,
+    pub log_requests: bool,
+}
+
+/// Start-up report.
+#[derive(Debug, Default)]
+pub struct StartReport {
+    pub orgs: usize,
+    pub exclusions: usize,
+    pub attempts: usize,
+    pub rules: usize,
+    pub millis: u128,
+}
+
+impl AppState {
+    /// Opens the store and rebuilds every org's engine from it.
+    pub fn open(
+        data_dir: &Path,
+        tokens: Vec<TokenEntry>,
+        clock: Clock,
+        default_zone: Tz,
+        full_sync: bool,
+    ) -> anyhow::Result<(AppState, StartReport)> {
+        let t0 = std::time::Instant::now();
+        let store = store::Store::open(data_dir, full_sync)?;
+        let mut orgs = AHashMap::new();
+        let mut rep = StartReport::default();
+        for name in store.orgs()? {
+            let inner = org::OrgInner::load(&store, &name)?;
+            let active = org::load_active(&store, &name, clock.now())?;
+            rep.orgs += 1;
+            rep.exclusions += inner.engine.exclusions.len();
+            rep.attempts += inner.engine.history.len();
+            rep.rules += kinds::Kind::ALL.iter().map(|k| inner.items(*k).len()).sum::<usize>();
+            orgs.insert(name.clone(), Arc::new(org::Org::new(&name, inner, active)));
+        }
+        rep.millis = t0.elapsed().as_millis();
+        let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
+        let st = AppState { store, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
+        Ok((st, rep))
+    }
+
+    pub fn token(&self, token: &str) -> Option<&TokenEntry> {
+        self.tokens.get(token)
+    }
+
+    /// The org's state, created empty on first use.
+    pub fn org(&self, name: &str) -> Arc<org::Org> {
+        if let Some(o) = self.orgs.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return o.clone();
+        }
+        let mut w = self.orgs.write().unwrap_or_else(|p| p.into_inner());
+        w.entry(name.to_string())
+            .or_insert_with(|| Arc::new(org::Org::new(name, org::OrgInner::empty(), Default::default())))
+            .clone()
+    }
+}
+
+/// Serves until SIGINT / SIGTERM, then finishes in-flight requests.
+pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("scrub serve: shutting down (finishing in-flight requests)");
+}

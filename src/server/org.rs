@@ -1,0 +1,730 @@
+//! One tenant: its stored items, its engine and its active records, and every
+//! mutation the API can make to them. A mutation is committed to the store
+//! first, then applied to the in-memory engine (incrementally: one exclusion
+//! re-indexed, one attempt appended), all under the org's write lock, so a
+//! response is only sent for state that is both durable and visible.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, RwLock};
+
+use ahash::AHashMap;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::active::{Active, ActiveSet};
+use super::error::{ApiError, ApiResult};
+use super::kinds::{rule_of, validate, Kind, Rule};
+use super::store::{self, AttemptRow, Store};
+use crate::engine::history::HistoryBuilder;
+use crate::engine::{Engine, ExclusionIdentity, RuleSet};
+use crate::model::dto::{ConfigurationDto, ContactAttemptDto};
+use crate::model::rules::int_value;
+use crate::model::{Attempt, AttemptStatus, Config, FieldError};
+use crate::time::{format_instant, parse_instant};
+
+/// Stored items of one kind in creation order.
+#[derive(Debug, Default)]
+pub struct Items {
+    by_seq: BTreeMap<u64, Map<String, Value>>,
+    seq_of: AHashMap<String, u64>,
+    next: u64,
+}
+
+impl Items {
+    pub fn get(&self, id: &str) -> Option<&Map<String, Value>> {
+        self.seq_of.get(id).and_then(|s| self.by_seq.get(s))
+    }
+    fn put(&mut self, id: &str, item: Map<String, Value>) {
+        match self.seq_of.get(id) {
+            Some(s) => {
+                self.by_seq.insert(*s, item);
+            }
+            None => {
+                self.next += 1;
+                self.seq_of.insert(id.to_string(), self.next);
+                self.by_seq.insert(self.next, item);
+            }
+        }
+    }
+    fn remove(&mut self, id: &str) -> Option<Map<String, Value>> {
+        let s = self.seq_of.remove(id)?;
+        self.by_seq.remove(&s)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Map<String, Value>> {
+        self.by_seq.values()
+    }
+    pub fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_seq.is_empty()
+    }
+}
+
+/// The four configuration objects (SPEC §7–§8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigKind {
+    AttemptTrackers,
+    MessageTrackers,
+    Exclusions,
+    Ccts,
+}
+
+impl ConfigKind {
+    pub const ALL: [ConfigKind; 4] =
+        [ConfigKind::AttemptTrackers, ConfigKind::MessageTrackers, ConfigKind::Exclusions, ConfigKind::Ccts];
+    pub fn from_plural(s: &str) -> Option<ConfigKind> {
+        match s {
+            "attemptTrackers" => Some(ConfigKind::AttemptTrackers),
+            "messageTrackers" => Some(ConfigKind::MessageTrackers),
+            "exclusions" => Some(ConfigKind::Exclusions),
+            "convenientContactTimes" => Some(ConfigKind::Ccts),
+            _ => None,
+        }
+    }
+    pub fn store_kind(self) -> &'static str {
+        match self {
+            ConfigKind::AttemptTrackers => "config.attemptTrackers",
+            ConfigKind::MessageTrackers => "config.messageTrackers",
+            ConfigKind::Exclusions => "config.exclusions",
+            ConfigKind::Ccts => "config.convenientContactTimes",
+        }
+    }
+    fn from_store_kind(s: &str) -> Option<ConfigKind> {
+        ConfigKind::ALL.into_iter().find(|k| k.store_kind() == s)
+    }
+    pub fn item_kind(self) -> &'static str {
+        match self {
+            ConfigKind::AttemptTrackers => "via#attemptTrackerConfiguration",
+            ConfigKind::MessageTrackers => "via#messageTrackerConfiguration",
+            ConfigKind::Exclusions => "via#exclusionConfiguration",
+            ConfigKind::Ccts => "via#convenientContactTimeConfiguration",
+        }
+    }
+    /// The fields a PATCH may set.
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            ConfigKind::AttemptTrackers => &[
+                "locale",
+                "excludeFromContactAddressRule",
+                "excludedContactAddresses",
+                "enableActiveRecordFeature",
+                "lifeTimeOfActiveRecord",
+                "minutesToWaitAfterActiveRestriction",
+            ],
+            ConfigKind::MessageTrackers => &["locale", "excludeFromContactAddressRule", "excludedContactAddresses"],
+            ConfigKind::Exclusions => &["locale", "retainDays", "retainNoEndTime"],
+            ConfigKind::Ccts => &["locale", "retainDays"],
+        }
+    }
+    fn defaults(self) -> Map<String, Value> {
+        let v = match self {
+            ConfigKind::AttemptTrackers => json!({
+                "excludeFromContactAddressRule": [], "excludedContactAddresses": [],
+                "enableActiveRecordFeature": true, "lifeTimeOfActiveRecord": 120,
+                "minutesToWaitAfterActiveRestriction": 10}),
+            ConfigKind::MessageTrackers => json!({"excludeFromContactAddressRule": [], "excludedContactAddresses": []}),
+            ConfigKind::Exclusions => json!({"retainDays": 14, "retainNoEndTime": false}),
+            ConfigKind::Ccts => json!({"retainDays": 14}),
+        };
+        let Value::Object(mut m) = v else { unreachable!() };
+        m.insert("kind".into(), self.item_kind().into());
+        m.insert("version".into(), 1.into());
+        m
+    }
+}
+
+/// A configuration object with the API's defaults (version 1).
+pub fn config_defaults(k: ConfigKind) -> Map<String, Value> {
+    k.defaults()
+}
+
+fn config_from(configs: &[Map<String, Value>; 4]) -> Result<Config, FieldError> {
+    let part = |i: usize| {
+        let mut m = configs[i].clone();
+        for f in ["kind", "version", "lastModifiedTime", "lastModifiedBy", "creationTime"] {
+            m.remove(f);
+        }
+        Value::Object(m)
+    };
+    let v = json!({
+        "attemptTrackers": part(0), "messageTrackers": part(1),
+        "exclusions": part(2), "convenientContactTimes": part(3),
+    });
+    let dto: ConfigurationDto = serde_json::from_value(v).map_err(|e| FieldError::new("(body)", e.to_string()))?;
+    Config::try_from(&dto)
+}
+
+/// Everything of one org behind its lock.
+#[derive(Debug)]
+pub struct OrgInner {
+    pub engine: Engine,
+    items: [Items; 5],
+    ex_identity: AHashMap<ExclusionIdentity, String>,
+    configs: [Map<String, Value>; 4],
+    /// History index of each enabled stored attempt, by store seq: loaded ones
+    /// (sorted) and ones appended or re-enabled since.
+    hidx: Vec<(i64, u32)>,
+    hidx_extra: AHashMap<i64, u32>,
+}
+
+#[derive(Debug)]
+pub struct Org {
+    pub name: String,
+    pub inner: RwLock<OrgInner>,
+    pub active: Mutex<ActiveSet>,
+}
+
+/// Who made a change and when (stamped on items).
+#[derive(Debug, Clone)]
+pub struct Actor<'a> {
+    pub user: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+fn kind_ix(k: Kind) -> usize {
+    k as usize
+}
+
+fn stamp(item: &mut Map<String, Value>, kind: &str, version: i64, created: &str, a: &Actor<'_>) {
+    item.insert("kind".into(), kind.into());
+    item.insert("version".into(), version.into());
+    item.insert("creationTime".into(), created.into());
+    item.insert("lastModifiedTime".into(), format_instant(a.now).into());
+    item.insert("lastModifiedBy".into(), a.user.into());
+}
+
+pub fn version_of(body: &Map<String, Value>) -> ApiResult<Option<i64>> {
+    int_value("version", body.get("version")).map_err(ApiError::field)
+}
+
+fn check_version(body: &Map<String, Value>, stored: &Map<String, Value>) -> ApiResult<i64> {
+    let current = stored.get("version").and_then(Value::as_i64).unwrap_or(1);
+    if let Some(v) = version_of(body)? {
+        if v != current {
+            return Err(ApiError::conflict("version", format!("version {v} is not the stored version {current}")));
+        }
+    }
+    Ok(current)
+}
+
+/// The attempt in a contact-attempt body, validated, with its store row.
+pub struct NewAttempt {
+    pub dto: ContactAttemptDto,
+    pub number_type: Option<String>,
+    pub geocodes_text: Option<String>,
+    pub geocodes_list: Vec<String>,
+}
+
+impl NewAttempt {
+    pub fn parse(body: &Map<String, Value>, now: DateTime<Utc>) -> ApiResult<NewAttempt> {
+        let mut b = body.clone();
+        for f in super::kinds::SERVER_FIELDS {
+            b.remove(f);
+        }
+        let mut dto: ContactAttemptDto = crate::io::rules::dto_from_value(Value::Object(b))?;
+        if crate::normalize::present(dto.time_of_contact.as_deref()).is_none() {
+            dto.time_of_contact = Some(format_instant(now));
+        } else if let Some(t) = dto.time_of_contact.as_deref().and_then(parse_instant) {
+            dto.time_of_contact = Some(format_instant(t));
+        }
+        let number_type = match &dto.number_type {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => return Err(ApiError::bad_request("numberType", format!("{other} is not an integer"))),
+        };
+        let (geocodes_text, geocodes_list) = match &dto.geocodes {
+            None | Some(Value::Null) => (None, vec![]),
+            Some(Value::String(s)) => (Some(s.clone()), vec![]),
+            Some(Value::Array(a)) => {
+                let mut v = Vec::new();
+                for x in a {
+                    match x {
+                        Value::String(s) => v.push(s.clone()),
+                        Value::Null => {}
+                        other => return Err(ApiError::bad_request("geocodes", format!("{other} is not a string"))),
+                    }
+                }
+                (None, v)
+            }
+            Some(other) => return Err(ApiError::bad_request("geocodes", format!("{other} is not a list of strings"))),
+        };
+        let na = NewAttempt { dto, number_type, geocodes_text, geocodes_list };
+        let a = na.attempt();
+        a.channel()?;
+        a.instant()?;
+        a.enabled()?;
+        a.number_type()?;
+        int_value("productSold", na.dto.product_sold.as_ref())?;
+        Ok(na)
+    }
+
+    pub fn attempt(&self) -> Attempt<'_> {
+        Attempt::from_dto(&self.dto, self.number_type.as_deref(), self.geocodes_text.as_deref())
+    }
+
+    fn row(&self, id: &str) -> AttemptRow {
+        let a = self.attempt();
+        let geos: Vec<&str> =
+            self.geocodes_text.iter().map(String::as_str).chain(self.geocodes_list.iter().map(String::as_str)).collect();
+        AttemptRow {
+            seq: 0,
+            id: id.to_string(),
+            channel: a.channel().map(|c| c.as_str().to_string()).unwrap_or_default(),
+            address: self.dto.contact_address.clone(),
+            customer: self.dto.customer.clone(),
+            account: self.dto.account_number.clone(),
+            time: self.dto.time_of_contact.clone().unwrap_or_default(),
+            disposition: self.dto.disposition.clone(),
+            number_type: a.number_type().ok().flatten(),
+            purpose: self.dto.purpose.clone(),
+            geocodes: (!geos.is_empty()).then(|| geos.join(",")),
+            status: if a.enabled().unwrap_or(true) { "Enabled" } else { "Disabled" }.to_string(),
+        }
+    }
+}
+
+impl OrgInner {
+    pub fn empty() -> OrgInner {
+        let configs = ConfigKind::ALL.map(|k| k.defaults());
+        OrgInner {
+            engine: Engine::new(RuleSet::default(), HistoryBuilder::default().build(), Config::default()),
+            items: Default::default(),
+            ex_identity: AHashMap::new(),
+            configs,
+            hidx: Vec::new(),
+            hidx_extra: AHashMap::new(),
+        }
+    }
+
+    /// Rebuilds an org from the store (server start).
+    pub fn load(store: &Store, org: &str) -> anyhow::Result<OrgInner> {
+        let mut inner = OrgInner::empty();
+        let mut rules = RuleSet::default();
+        rules.no_compact = true;
+        for (kind, id, text) in store.entities(org)? {
+            let Ok(Value::Object(item)) = serde_json::from_str::<Value>(&text) else {
+                anyhow::bail!("store: org {org} {kind} {id} is not a JSON object");
+            };
+            if let Some(ck) = ConfigKind::from_store_kind(&kind) {
+                inner.configs[ck as usize] = item;
+                continue;
+            }
+            let Some(k) = Kind::from_plural(&kind) else { continue };
+            if k == Kind::Exclusion {
+                if let Ok(Rule::Exclusion(e)) = rule_of(k, &item) {
+                    inner.ex_identity.insert(e.identity(), id.clone());
+                    rules.add_exclusion(e);
+                }
+            }
+            inner.items[kind_ix(k)].put(&id, item);
+        }
+        let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
+        let mut hb = HistoryBuilder::default();
+        let mut next = 0u32;
+        let mut err = None;
+        store.attempt_rows(org, |r| {
+            let nt = r.number_type.map(|n| n.to_string());
+            let a = Attempt {
+                contact_channel: Some(&r.channel),
+                contact_address: r.address.as_deref(),
+                customer: r.customer.as_deref(),
+                account_number: r.account.as_deref(),
+                time_of_contact: Some(&r.time),
+                time: None,
+                disposition: r.disposition.as_deref(),
+                number_type: nt.as_deref(),
+                purpose: r.purpose.as_deref(),
+                geocodes: r.geocodes.as_deref(),
+                status: Some(&r.status),
+                number_type_int: None,
+            };
+            match hb.push(&a, std::iter::empty()) {
+                Ok(()) if r.status == "Enabled" => {
+                    inner.hidx.push((r.seq, next));
+                    next += 1;
+                }
+                Ok(()) => {}
+                Err(e) => {
+                    err.get_or_insert(format!("attempt {}: {e}", r.id));
+                }
+            }
+        })?;
+        if let Some(e) = err {
+            anyhow::bail!("store: org {org}: {e}");
+        }
+        inner.engine = Engine::new(rules, hb.build(), config);
+        inner.refresh(Kind::Cct);
+        inner.refresh(Kind::Quota);
+        inner.refresh(Kind::AttemptTracker);
+        Ok(inner)
+    }
+
+    pub fn items(&self, k: Kind) -> &Items {
+        &self.items[kind_ix(k)]
+    }
+
+    pub fn config_item(&self, k: ConfigKind) -> &Map<String, Value> {
+        &self.configs[k as usize]
+    }
+
+    fn rules(&self, k: Kind) -> impl Iterator<Item = Rule> + '_ {
+        self.items[kind_ix(k)].iter().filter_map(move |i| rule_of(k, i).ok())
+    }
+
+    /// Re-derives the engine's view of a small rule kind from the items.
+    fn refresh(&mut self, k: Kind) {
+        match k {
+            Kind::Exclusion => {}
+            Kind::Cct => {
+                let v = self.rules(k).filter_map(|r| if let Rule::Cct(c) = r { Some(c) } else { None }).collect();
+                self.engine.set_ccts(v);
+            }
+            Kind::Quota => {
+                let v = self.rules(k).filter_map(|r| if let Rule::Quota(q) = r { Some(q) } else { None }).collect();
+                self.engine.set_quotas(v);
+            }
+            Kind::AttemptTracker | Kind::MessageTracker => {
+                let pick = |k| {
+                    self.rules(k).filter_map(|r| if let Rule::Tracker(t) = r { Some(t) } else { None }).collect()
+                };
+                let (a, m) = (pick(Kind::AttemptTracker), pick(Kind::MessageTracker));
+                self.engine.set_trackers(a, m);
+            }
+        }
+    }
+
+    fn apply(&mut self, k: Kind, old: Option<Rule>, new: Option<Rule>, id: &str) {
+        if k == Kind::Exclusion {
+            if let Some(Rule::Exclusion(o)) = old {
+                self.engine.exclusions.remove(&o);
+                if self.ex_identity.get(&o.identity()).is_some_and(|x| x == id) {
+                    self.ex_identity.remove(&o.identity());
+                }
+            }
+            if let Some(Rule::Exclusion(n)) = new {
+                self.ex_identity.insert(n.identity(), id.to_string());
+                self.engine.exclusions.insert(n);
+            }
+        } else {
+            self.refresh(k);
+        }
+    }
+
+    /// POST: create, or (exclusions, CCTs) update the item with the same identity.
+    /// Returns (created?, item).
+    pub fn create(
+        &mut self,
+        store: &Store,
+        org: &str,
+        k: Kind,
+        body: &Map<String, Value>,
+        actor: &Actor<'_>,
+    ) -> ApiResult<(bool, Map<String, Value>)> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (fields, rule) = validate(k, body, &id)?;
+        // Identity upserts (API: exclusions by type/value/list when endTime is later; CCTs by key and value).
+        let existing: Option<String> = match (&rule, k) {
+            (Rule::Exclusion(e), _) => self.ex_identity.get(&e.identity()).cloned(),
+            (Rule::Cct(c), _) => self.rules(Kind::Cct).find_map(|r| match r {
+                Rule::Cct(o) if o.identity() == c.identity() => o.id.clone(),
+                _ => None,
+            }),
+            (Rule::Quota(q), _) => {
+                if self.rules(Kind::Quota).any(|r| matches!(r, Rule::Quota(o) if o.product == q.product)) {
+                    return Err(ApiError::conflict(
+                        "product",
+                        format!("a quota control for product '{}' already exists", q.product),
+                    ));
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(old_id) = existing {
+            let stored = self.items(k).get(&old_id).cloned().ok_or_else(|| ApiError::internal("identity index"))?;
+            if let (Rule::Exclusion(n), Ok(Rule::Exclusion(o))) = (&rule, rule_of(k, &stored)) {
+                let later = match (o.end, n.end) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(a), Some(b)) => b > a,
+                };
+                if !later {
+                    return Err(ApiError::conflict(
+                        "endTime",
+                        format!(
+                            "exclusion {old_id} has the same exclusionType, exclusionValue and contactListName and an \
+                             endTime that is not earlier; it was left unchanged"
+                        ),
+                    ));
+                }
+            }
+            // The update keeps the stored item's id.
+            let (fields, rule) = validate(k, body, &old_id)?;
+            let item = self.replace(store, org, k, &old_id, &stored, fields, rule, actor)?;
+            return Ok((false, item));
+        }
+        let mut item = fields;
+        item.insert("id".into(), id.clone().into());
+        stamp(&mut item, k.item_kind(), 1, &format_instant(actor.now), actor);
+        let text = Value::Object(item.clone()).to_string();
+        store.tx(|tx| store::put_entity(tx, org, k.plural(), &id, &text))?;
+        self.items[kind_ix(k)].put(&id, item.clone());
+        self.apply(k, None, Some(rule), &id);
+        Ok((true, item))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn replace(
+        &mut self,
+        store: &Store,
+        org: &str,
+        k: Kind,
+        id: &str,
+        stored: &Map<String, Value>,
+        fields: Map<String, Value>,
+        rule: Rule,
+        actor: &Actor<'_>,
+    ) -> ApiResult<Map<String, Value>> {
+        let version = stored.get("version").and_then(Value::as_i64).unwrap_or(1) + 1;
+        let created = stored.get("creationTime").and_then(Value::as_str).unwrap_or("").to_string();
+        let mut item = fields;
+        item.insert("id".into(), id.into());
+        stamp(&mut item, k.item_kind(), version, &created, actor);
+        let text = Value::Object(item.clone()).to_string();
+        store.tx(|tx| store::put_entity(tx, org, k.plural(), id, &text))?;
+        let old = rule_of(k, stored).ok();
+        self.items[kind_ix(k)].put(id, item.clone());
+        self.apply(k, old, Some(rule), id);
+        Ok(item)
+    }
+
+    /// PUT: replace every field of an item (version must match when given).
+    pub fn update(
+        &mut self,
+        store: &Store,
+        org: &str,
+        k: Kind,
+        id: &str,
+        body: &Map<String, Value>,
+        actor: &Actor<'_>,
+    ) -> ApiResult<Map<String, Value>> {
+        let stored = self.items(k).get(id).cloned().ok_or_else(|| ApiError::not_found(k.singular(), id))?;
+        check_version(body, &stored)?;
+        let (fields, rule) = validate(k, body, id)?;
+        if let Rule::Quota(q) = &rule {
+            let clash = self.items(k).iter().any(|i| {
+                i.get("id").and_then(Value::as_str) != Some(id)
+                    && matches!(rule_of(k, i), Ok(Rule::Quota(o)) if o.product == q.product)
+            });
+            if clash {
+                return Err(ApiError::conflict(
+                    "product",
+                    format!("a quota control for product '{}' already exists", q.product),
+                ));
+            }
+        }
+        self.replace(store, org, k, id, &stored, fields, rule, actor)
+    }
+
+    pub fn delete(&mut self, store: &Store, org: &str, k: Kind, id: &str) -> ApiResult<()> {
+        let stored = self.items(k).get(id).cloned().ok_or_else(|| ApiError::not_found(k.singular(), id))?;
+        store.tx(|tx| store::delete_entity(tx, org, k.plural(), id))?;
+        self.items[kind_ix(k)].remove(id);
+        self.apply(k, rule_of(k, &stored).ok(), None, id);
+        Ok(())
+    }
+
+    /// PATCH a configuration: the given fields change, the rest stay.
+    pub fn patch_config(
+        &mut self,
+        store: &Store,
+        org: &str,
+        ck: ConfigKind,
+        body: &Map<String, Value>,
+        actor: &Actor<'_>,
+    ) -> ApiResult<Map<String, Value>> {
+        let stored = self.configs[ck as usize].clone();
+        let version = check_version(body, &stored)? + 1;
+        let mut item = stored;
+        for f in ck.fields() {
+            if let Some(v) = body.get(*f) {
+                item.insert(f.to_string(), v.clone());
+            }
+        }
+        item.insert("kind".into(), ck.item_kind().into());
+        item.insert("version".into(), version.into());
+        item.insert("lastModifiedTime".into(), format_instant(actor.now).into());
+        item.insert("lastModifiedBy".into(), actor.user.into());
+        let mut configs = self.configs.clone();
+        configs[ck as usize] = item.clone();
+        let config = config_from(&configs).map_err(|e| {
+            // Name the field as the client sent it (drop our "attemptTrackers." prefix).
+            let field = e.field.rsplit('.').next().unwrap_or(&e.field).to_string();
+            ApiError::bad_request(field, e.message)
+        })?;
+        let text = Value::Object(item.clone()).to_string();
+        store.tx(|tx| store::put_entity(tx, org, ck.store_kind(), "config", &text))?;
+        self.configs = configs;
+        self.engine.config = config;
+        Ok(item)
+    }
+
+    /// Saves a contact attempt (SPEC §8) and, with product and productSold, adds
+    /// to that product's quota (SPEC §6), in one transaction.
+    pub fn save_attempt(
+        &mut self,
+        store: &Store,
+        org: &str,
+        na: &NewAttempt,
+        active_key: Option<&str>,
+        actor: &Actor<'_>,
+    ) -> ApiResult<Map<String, Value>> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let row = na.row(&id);
+        let mut item = match serde_json::to_value(&na.dto) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        item.remove("operationType");
+        item.insert("id".into(), id.clone().into());
+        item.insert("status".into(), row.status.clone().into());
+        if let Some(g) = &row.geocodes {
+            item.insert("geocodes".into(), Value::Array(g.split(',').map(|s| Value::String(s.into())).collect()));
+        }
+        if let Some(n) = row.number_type {
+            item.insert("numberType".into(), n.into());
+        }
+        stamp(&mut item, "via#contactAttempt", 1, &format_instant(actor.now), actor);
+        let sold = int_value("productSold", na.dto.product_sold.as_ref())?.unwrap_or(0);
+        let quota = match (crate::normalize::present(na.dto.product.as_deref()), sold) {
+            (Some(p), n) if n != 0 => {
+                let p = p.to_lowercase();
+                self.items(Kind::Quota).iter().find_map(|i| match rule_of(Kind::Quota, i) {
+                    Ok(Rule::Quota(q)) if q.product == p => {
+                        let mut i = i.clone();
+                        let now_sold = q.product_sold.saturating_add(n);
+                        i.insert("productSold".into(), now_sold.into());
+                        let v = i.get("version").and_then(Value::as_i64).unwrap_or(1) + 1;
+                        i.insert("version".into(), v.into());
+                        i.insert("lastModifiedTime".into(), format_instant(actor.now).into());
+                        i.insert("lastModifiedBy".into(), actor.user.into());
+                        Some(i)
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        let text = Value::Object(item.clone()).to_string();
+        let qtext = quota.as_ref().map(|q| Value::Object(q.clone()).to_string());
+        let seq = store.tx(|tx| {
+            let seq = store::insert_attempt(tx, org, &row, &text)?;
+            if let (Some(q), Some(t)) = (&quota, &qtext) {
+                let qid = q.get("id").and_then(Value::as_str).unwrap_or("");
+                store::put_entity(tx, org, Kind::Quota.plural(), qid, t)?;
+            }
+            if let Some(k) = active_key {
+                store::delete_active(tx, org, k)?;
+            }
+            Ok(seq)
+        })?;
+        let extra = na.geocodes_list.iter().map(String::as_str);
+        if let Some(i) = self.engine.append_attempt(&na.attempt(), extra)? {
+            self.hidx_extra.insert(seq, i);
+        }
+        if let Some(q) = quota {
+            let qid = q.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+            self.items[kind_ix(Kind::Quota)].put(&qid, q);
+            self.refresh(Kind::Quota);
+        }
+        Ok(item)
+    }
+
+    fn history_index(&self, seq: i64) -> Option<u32> {
+        if let Some(&i) = self.hidx_extra.get(&seq) {
+            return Some(i);
+        }
+        self.hidx.binary_search_by_key(&seq, |&(s, _)| s).ok().map(|p| self.hidx[p].1)
+    }
+
+    /// PATCH a contact attempt's status / reason; a Disabled attempt stops counting.
+    pub fn patch_attempt(
+        &mut self,
+        store: &Store,
+        org: &str,
+        id: &str,
+        body: &Map<String, Value>,
+        actor: &Actor<'_>,
+    ) -> ApiResult<Map<String, Value>> {
+        let (seq, text) = store.attempt_json(org, id)?.ok_or_else(|| ApiError::not_found("contactAttempt", id))?;
+        let Ok(Value::Object(mut item)) = serde_json::from_str::<Value>(&text) else {
+            return Err(ApiError::internal("stored attempt is not JSON"));
+        };
+        let version = check_version(body, &item)? + 1;
+        let old_status = item.get("status").and_then(Value::as_str).unwrap_or("Enabled").to_string();
+        let mut status = old_status.clone();
+        match body.get("status") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => match AttemptStatus::parse(s.trim()) {
+                Some(st) => status = st.as_str().to_string(),
+                None => {
+                    return Err(ApiError::bad_request(
+                        "status",
+                        format!("unknown status '{s}' (expected Enabled, Disabled)"),
+                    ))
+                }
+            },
+            Some(other) => return Err(ApiError::bad_request("status", format!("{other} is not a string"))),
+        }
+        match body.get("reason") {
+            None => {}
+            Some(v @ (Value::String(_) | Value::Null)) => {
+                item.insert("reason".into(), v.clone());
+            }
+            Some(other) => return Err(ApiError::bad_request("reason", format!("{other} is not a string"))),
+        }
+        item.insert("status".into(), status.clone().into());
+        item.insert("version".into(), version.into());
+        item.insert("lastModifiedTime".into(), format_instant(actor.now).into());
+        item.insert("lastModifiedBy".into(), actor.user.into());
+        let text = Value::Object(item.clone()).to_string();
+        store.tx(|tx| store::update_attempt(tx, org, id, &status, &text))?;
+        if status != old_status {
+            let enabled = status == "Enabled";
+            match self.history_index(seq) {
+                Some(i) => self.engine.history.set_counted(i, enabled),
+                None if enabled => {
+                    let mut b = item.clone();
+                    b.insert("status".into(), "Enabled".into());
+                    let na = NewAttempt::parse(&b, actor.now)?;
+                    if let Some(i) = self.engine.append_attempt(&na.attempt(), na.geocodes_list.iter().map(String::as_str))?
+                    {
+                        self.hidx_extra.insert(seq, i);
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(item)
+    }
+}
+
+impl Org {
+    pub fn new(name: &str, inner: OrgInner, active: ActiveSet) -> Org {
+        Org { name: name.to_string(), inner: RwLock::new(inner), active: Mutex::new(active) }
+    }
+}
+
+/// Active records of an org from the store (unexpired at `now`).
+pub fn load_active(store: &Store, org: &str, now: DateTime<Utc>) -> anyhow::Result<ActiveSet> {
+    let mut set = ActiveSet::default();
+    for (key, address, customer, account, expires) in store.active_records(org)? {
+        let expires = DateTime::from_timestamp_millis(expires).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if expires > now {
+            set.put(&key, Active { address, customer, account, expires });
+        }
+    }
+    Ok(set)
+}

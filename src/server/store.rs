@@ -1,0 +1,255 @@
+//! The durable store: one SQLite database (WAL) in `--data-dir`, the single
+//! source of truth for every org. The server's in-memory engines are rebuilt
+//! from it at start and updated after each write commits.
+//!
+//! Durability: every acknowledged mutation is committed before its response.
+//! WAL with `synchronous=NORMAL` means a commit is in the OS before the
+//! response, so killing the process (even `kill -9`) loses nothing; only a
+//! power cut can lose the last commits. `--sync full` fsyncs every commit.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub const DB_FILE: &str = "scrub.db";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS entities(
+    seq INTEGER PRIMARY KEY,
+    org TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    UNIQUE(org, kind, id)
+);
+CREATE TABLE IF NOT EXISTS attempts(
+    seq INTEGER PRIMARY KEY,
+    org TEXT NOT NULL,
+    id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    address TEXT,
+    customer TEXT,
+    account TEXT,
+    time TEXT NOT NULL,
+    disposition TEXT,
+    number_type INTEGER,
+    purpose TEXT,
+    geocodes TEXT,
+    status TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS attempts_id ON attempts(org, id);
+CREATE TABLE IF NOT EXISTS active_records(
+    org TEXT NOT NULL,
+    key TEXT NOT NULL,
+    address TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    account TEXT NOT NULL,
+    expires INTEGER NOT NULL,
+    PRIMARY KEY(org, key)
+);
+";
+
+/// Typed columns of one stored contact attempt (what the history index needs).
+#[derive(Debug, Clone, Default)]
+pub struct AttemptRow {
+    pub seq: i64,
+    pub id: String,
+    pub channel: String,
+    pub address: Option<String>,
+    pub customer: Option<String>,
+    pub account: Option<String>,
+    pub time: String,
+    pub disposition: Option<String>,
+    pub number_type: Option<i64>,
+    pub purpose: Option<String>,
+    pub geocodes: Option<String>,
+    pub status: String,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+pub fn open_connection(path: &Path, full_sync: bool) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", if full_sync { "FULL" } else { "NORMAL" })?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+impl Store {
+    pub fn open(dir: &Path, full_sync: bool) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))?;
+        let path = dir.join(DB_FILE);
+        let conn = open_connection(&path, full_sync)
+            .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", path.display()))?;
+        Ok(Store { conn: Mutex::new(conn) })
+    }
+
+    /// Runs `f` in one transaction and commits it.
+    pub fn tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = c.transaction()?;
+        let r = f(&tx)?;
+        tx.commit()?;
+        Ok(r)
+    }
+
+    /// Runs a read on the connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&c)
+    }
+
+    pub fn orgs(&self) -> rusqlite::Result<Vec<String>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT org FROM entities UNION SELECT org FROM attempts UNION SELECT org FROM active_records",
+            )?;
+            let v = st.query_map([], |r| r.get(0))?.collect();
+            v
+        })
+    }
+
+    /// Every entity of an org, in creation order: (kind, id, json).
+    pub fn entities(&self, org: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT kind, id, json FROM entities WHERE org = ?1 ORDER BY seq")?;
+            let v = st.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
+            v
+        })
+    }
+
+    /// Every contact attempt of an org, in insertion order, as typed columns.
+    pub fn attempt_rows(&self, org: &str, mut f: impl FnMut(AttemptRow)) -> rusqlite::Result<()> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT seq, id, channel, address, customer, account, time, disposition, number_type, purpose, \
+                 geocodes, status FROM attempts WHERE org = ?1 ORDER BY seq",
+            )?;
+            let mut rows = st.query([org])?;
+            while let Some(r) = rows.next()? {
+                f(AttemptRow {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    channel: r.get(2)?,
+                    address: r.get(3)?,
+                    customer: r.get(4)?,
+                    account: r.get(5)?,
+                    time: r.get(6)?,
+                    disposition: r.get(7)?,
+                    number_type: r.get(8)?,
+                    purpose: r.get(9)?,
+                    geocodes: r.get(10)?,
+                    status: r.get(11)?,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    pub fn attempt_json(&self, org: &str, id: &str) -> rusqlite::Result<Option<(i64, String)>> {
+        self.read(|c| {
+            c.query_row("SELECT seq, json FROM attempts WHERE org = ?1 AND id = ?2", params![org, id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+    }
+
+    /// Scans an org's attempts (JSON) in insertion order; `f` returns false to stop.
+    pub fn scan_attempts(&self, org: &str, mut f: impl FnMut(&str) -> bool) -> rusqlite::Result<()> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT json FROM attempts WHERE org = ?1 ORDER BY seq")?;
+            let mut rows = st.query([org])?;
+            while let Some(r) = rows.next()? {
+                let s: String = r.get(0)?;
+                if !f(&s) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub fn active_records(&self, org: &str) -> rusqlite::Result<Vec<(String, String, String, String, i64)>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT key, address, customer, account, expires FROM active_records WHERE org = ?1")?;
+            let v = st.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect();
+            v
+        })
+    }
+}
+
+pub fn put_entity(tx: &Connection, org: &str, kind: &str, id: &str, json: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO entities(org, kind, id, json) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT(org, kind, id) DO UPDATE SET json = excluded.json",
+        params![org, kind, id, json],
+    )?;
+    Ok(())
+}
+
+pub fn delete_entity(tx: &Connection, org: &str, kind: &str, id: &str) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM entities WHERE org = ?1 AND kind = ?2 AND id = ?3", params![org, kind, id])?;
+    Ok(())
+}
+
+/// Inserts one attempt; returns its seq.
+pub fn insert_attempt(tx: &Connection, org: &str, r: &AttemptRow, json: &str) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO attempts(org, id, channel, address, customer, account, time, disposition, number_type, \
+         purpose, geocodes, status, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        org,
+        r.id,
+        r.channel,
+        r.address,
+        r.customer,
+        r.account,
+        r.time,
+        r.disposition,
+        r.number_type,
+        r.purpose,
+        r.geocodes,
+        r.status,
+        json
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn update_attempt(tx: &Connection, org: &str, id: &str, status: &str, json: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE attempts SET status = ?3, json = ?4 WHERE org = ?1 AND id = ?2",
+        params![org, id, status, json],
+    )?;
+    Ok(())
+}
+
+pub fn put_active(
+    tx: &Connection,
+    org: &str,
+    key: &str,
+    a: (&str, &str, &str),
+    expires_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO active_records(org, key, address, customer, account, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT(org, key) DO UPDATE SET address = excluded.address, customer = excluded.customer, \
+         account = excluded.account, expires = excluded.expires",
+    )?
+    .execute(params![org, key, a.0, a.1, a.2, expires_ms])?;
+    Ok(())
+}
+
+pub fn delete_active(tx: &Connection, org: &str, key: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM active_records WHERE org = ?1 AND key = ?2")?.execute(params![org, key])?;
+    Ok(())
+}

@@ -1,0 +1,448 @@
+//! REST facade (SPEC §8, §13): router tests without a socket (`app(state)` +
+//! `oneshot`), restart, tenants, active records, and batch-vs-REST agreement.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use scrub::server::{app, AppState, Clock, TokenEntry};
+
+const A: &str = "secret-a";
+const B: &str = "secret-b";
+const NOW: &str = "2026-11-02T15:00:00Z";
+
+fn tokens() -> Vec<TokenEntry> {
+    vec![
+        TokenEntry { org: "acme".into(), token: A.into(), user: Some("alice".into()) },
+        TokenEntry { org: "beta".into(), token: B.into(), user: None },
+    ]
+}
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    scrub::time::parse_instant(s).unwrap()
+}
+
+fn open(dir: &Path, now: &str) -> Router {
+    let (mut st, _) = AppState::open(dir, tokens(), Clock::Fixed(at(now)), chrono_tz::UTC, false).unwrap();
+    st.log_requests = false;
+    app(Arc::new(st))
+}
+
+async fn call(app: &Router, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())).unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    };
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    (status, v)
+}
+
+fn p(org: &str, rest: &str) -> String {
+    format!("/via/v4/organizations/{org}/compliance/{rest}")
+}
+
+fn scope(v: &Value) -> &str {
+    v["error"]["errors"][0]["scope"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn auth_and_error_classes() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let (s, v) = call(&app, "GET", &p("acme", "exclusions"), None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["error"]["code"], 401);
+    assert_eq!(call(&app, "GET", &p("acme", "exclusions"), Some("nope"), None).await.0, StatusCode::UNAUTHORIZED);
+    // A token of another org: 403, whether or not the org exists.
+    assert_eq!(call(&app, "GET", &p("acme", "exclusions"), Some(B), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app, "GET", &p("ghost", "exclusions"), Some(B), None).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = call(&app, "GET", &p("acme", "nothing"), Some(A), None).await;
+    assert_eq!((s, v["error"]["code"].as_i64()), (StatusCode::NOT_FOUND, Some(404)));
+    assert_eq!(call(&app, "GET", "/no/such/path", Some(A), None).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = call(&app, "DELETE", &p("acme", "contactAttempts/x"), Some(A), None).await;
+    assert_eq!((s, v["error"]["code"].as_i64()), (StatusCode::METHOD_NOT_ALLOWED, Some(405)));
+    // Wrong content type.
+    let req = Request::builder()
+        .method("POST")
+        .uri(p("acme", "exclusions"))
+        .header("authorization", format!("Bearer {A}"))
+        .header("content-type", "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Malformed body, unknown enum, missing required field: 400 naming it.
+    let req = Request::builder()
+        .method("POST")
+        .uri(p("acme", "exclusions"))
+        .header("authorization", format!("Bearer {A}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let (s, v) =
+        call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(json!({"exclusionType":"Fax","exclusionValue":"1"})))
+            .await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionType"));
+    let (s, v) = call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(json!({"exclusionType":"Voice"}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionValue"));
+    let body = json!({"typeOfTracker":"Account","numberOfAttempts":1,"thresholdType":"Day","threshold":0,"contactChannels":["Voice"]});
+    let (s, v) = call(&app, "POST", &p("acme", "attemptTrackers"), Some(A), Some(body)).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "threshold"));
+    let (s, v) =
+        call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(json!({"contactAddress":"2125550101"}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "contactChannel"));
+    let (s, v) = call(
+        &app,
+        "POST",
+        &p("acme", "complianceStatuses"),
+        Some(A),
+        Some(json!({"contactChannel":"Voice","contactAddress":"2125550101","timeZone":"Mars/Base"})),
+    )
+    .await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "timeZone"));
+    let (s, v) = call(&app, "GET", &p("acme", "exclusions?fromEndTime=yesterday"), Some(A), None).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "fromEndTime"));
+    // v3-only shapes are not served for v4-only kinds.
+    let v3 = "/via/v3/organizations/acme/compliance/attemptTrackers";
+    assert_eq!(call(&app, "GET", v3, Some(A), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, "GET", "/healthz", None, None).await, (StatusCode::OK, json!({"status":"ok"})));
+}
+
+#[tokio::test]
+async fn exclusion_crud_versions_filters_and_pages() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let mut ids = vec![];
+    for i in 0..7 {
+        let body = json!({"exclusionType":"Voice","exclusionValue":format!("+1 (212) 555-01{i:02}"),
+            "reason":"asked","endTime":format!("2026-12-0{}T00:00:00Z", i + 1)});
+        let (s, v) = call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!((v["version"].as_i64(), v["kind"].as_str()), (Some(1), Some("via#exclusion")));
+        assert_eq!(v["lastModifiedBy"], "alice");
+        assert_eq!(v["creationTime"], "2026-11-02T15:00:00.000Z");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    // v3 path serves the same collection.
+    let (s, v) = call(&app, "GET", "/via/v3/organizations/acme/compliance/exclusions?maxResults=3&startIndex=3", Some(A), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["totalItems"], 7);
+    assert_eq!(v["exclusions"].as_array().unwrap().len(), 3);
+    assert_eq!(v["exclusions"][0]["id"], ids[3].as_str());
+    assert_eq!(v["links"]["first"], "/via/v3/organizations/acme/compliance/exclusions?startIndex=0&maxResults=3");
+    assert_eq!(v["links"]["last"], "/via/v3/organizations/acme/compliance/exclusions?startIndex=6&maxResults=3");
+    assert_eq!(v["links"]["next"], "/via/v3/organizations/acme/compliance/exclusions?startIndex=6&maxResults=3");
+    assert_eq!(v["links"]["prev"], "/via/v3/organizations/acme/compliance/exclusions?startIndex=0&maxResults=3");
+    // Filters: value by digits, inclusive end-time range, type.
+    let (_, v) = call(&app, "GET", &p("acme", "exclusions?exclusionValue=1-212-555-0103"), Some(A), None).await;
+    assert_eq!((v["totalItems"].as_i64(), v["exclusions"][0]["id"].as_str()), (Some(1), Some(ids[3].as_str())));
+    let q = "exclusions?fromEndTime=2026-12-02T00:00:00Z&toEndTime=2026-12-04T00:00:00Z";
+    assert_eq!(call(&app, "GET", &p("acme", q), Some(A), None).await.1["totalItems"], 3);
+    assert_eq!(call(&app, "GET", &p("acme", "exclusions?exclusionType=SSN"), Some(A), None).await.1["totalItems"], 0);
+    assert_eq!(call(&app, "GET", &p("acme", "exclusions?lastModifiedBy=alice"), Some(A), None).await.1["totalItems"], 7);
+    // Get, put with a stale version (409), put (version 2), delete (204, then 404).
+    let (s, v) = call(&app, "GET", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await;
+    assert_eq!((s, v["exclusionValue"].as_str()), (StatusCode::OK, Some("+1 (212) 555-0100")));
+    let put = json!({"version":7,"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2027-01-01T00:00:00Z"});
+    let (s, v) = call(&app, "PUT", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), Some(put)).await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
+    let put = json!({"version":1,"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2027-01-01T00:00:00Z"});
+    let (s, v) = call(&app, "PUT", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), Some(put)).await;
+    assert_eq!((s, v["version"].as_i64(), v["id"].as_str()), (StatusCode::OK, Some(2), Some(ids[0].as_str())));
+    assert_eq!(v["creationTime"], "2026-11-02T15:00:00.000Z");
+    // The change is what the evaluator sees, exact end instant included.
+    let chk = json!({"contactChannel":"Voice","contactAddress":"(212) 555-0100"});
+    let (_, r) = call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(chk.clone())).await;
+    assert_eq!(r["restricted"], true);
+    assert_eq!(r["restrictionType"], "ExclusionVoice");
+    assert_eq!(r["restrictedRuleId"], ids[0].as_str());
+    assert_eq!(r["restrictionEndTime"], "2027-01-01T00:00:00.000Z");
+    assert_eq!(r["key"], Value::Null);
+    // POST with the same identity: later endTime updates in place; an earlier one is refused.
+    let later = json!({"exclusionType":"Voice","exclusionValue":"212-555-0100","endTime":"2027-02-01T00:00:00Z"});
+    let (s, v) = call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(later)).await;
+    assert_eq!((s, v["id"].as_str(), v["version"].as_i64()), (StatusCode::OK, Some(ids[0].as_str()), Some(3)));
+    let earlier = json!({"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2026-12-01T00:00:00Z"});
+    assert_eq!(call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(earlier)).await.0, StatusCode::CONFLICT);
+    let (_, r) = call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(chk.clone())).await;
+    assert_eq!(r["restrictionEndTime"], "2027-02-01T00:00:00.000Z");
+    assert_eq!(r["restrictedRuleId"], ids[0].as_str());
+    let (s, _) = call(&app, "DELETE", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(call(&app, "GET", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, "DELETE", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await.0, StatusCode::NOT_FOUND);
+    let (_, r) = call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(chk)).await;
+    assert_eq!(r["restricted"], false);
+    // maxResults is capped at 1000; bad paging parameters are 400.
+    assert_eq!(call(&app, "GET", &p("acme", "exclusions?maxResults=0"), Some(A), None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(call(&app, "GET", &p("acme", "exclusions?startIndex=-1"), Some(A), None).await.0, StatusCode::BAD_REQUEST);
+}
+
+async fn post(app: &Router, rest: &str, body: Value) -> Value {
+    let (s, v) = call(app, "POST", &p("acme", rest), Some(A), Some(body)).await;
+    assert!(s.is_success(), "POST {rest}: {s} {v}");
+    v
+}
+
+#[tokio::test]
+async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let t = post(&app, "attemptTrackers", json!({"attemptTrackerName":"1 per day","typeOfTracker":"Account",
+        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"contactChannels":["Voice"]}))
+    .await;
+    let q = post(&app, "quotaControls", json!({"product":"Gold","totalQuota":2,"productSold":1})).await;
+    let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","accountNumber":"AC-1",
+        "customer":"C-1","timeZone":"America/New_York","product":"gold"});
+    // Allowed: a key and the available quota.
+    let r = post(&app, "complianceStatuses", rec.clone()).await;
+    assert_eq!((r["restricted"].as_bool(), r["availableQuota"].as_i64()), (Some(false), Some(1)));
+    let k1 = r["key"].as_str().unwrap().to_string();
+    // Same key again: refreshed, same key; another check of the same account without it: blocked.
+    let mut again = rec.clone();
+    again["key"] = json!(k1);
+    assert_eq!(post(&app, "complianceStatuses", again).await["key"], k1.as_str());
+    let mut other = rec.clone();
+    other["contactAddress"] = json!("3105550199");
+    other["customer"] = json!("C-2");
+    let r = post(&app, "complianceStatuses", other.clone()).await;
+    assert_eq!(r["restrictionType"], "AttemptTrackerBlockAccount");
+    assert_eq!(r["restrictionEndTime"], "2026-11-02T15:10:00.000Z");
+    assert_eq!(r["key"], Value::Null);
+    let mut same_addr = rec.clone();
+    same_addr["accountNumber"] = json!("AC-9");
+    same_addr["customer"] = json!("C-9");
+    assert_eq!(post(&app, "complianceStatuses", same_addr).await["restrictionType"], "AttemptTrackerBlockContactAddress");
+    // Save with an unknown key: 400 naming key. Save with the key: 202; the record is gone.
+    let att = json!({"contactChannel":"Voice","contactAddress":"2125550101","accountNumber":"AC-1","customer":"C-1",
+        "timeOfContact":"2026-11-02T14:00:00Z","disposition":"Answered","product":"Gold","productSold":1,"key":"nope"});
+    let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(att.clone())).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "key"));
+    let mut with_key = att.clone();
+    with_key["key"] = json!(k1);
+    let (s, saved) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(with_key.clone())).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!((saved["status"].as_str(), saved["version"].as_i64()), (Some("Enabled"), Some(1)));
+    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(with_key)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "the key was used up");
+    // The quota took productSold; the tracker counts the attempt.
+    let (_, qv) = call(&app, "GET", &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())), Some(A), None).await;
+    assert_eq!((qv["productSold"].as_i64(), qv["version"].as_i64()), (Some(2), Some(2)));
+    let r = post(&app, "complianceStatuses", rec.clone()).await;
+    assert_eq!((r["restrictionType"].as_str(), r["availableQuota"].as_i64()), (Some("QuotaExhausted"), Some(0)));
+    let mut no_quota = rec.clone();
+    no_quota["requiredChecks"] = json!(["attemptTrackers"]);
+    let r = post(&app, "complianceStatuses", no_quota.clone()).await;
+    assert_eq!(r["restrictionType"], "AttemptTrackerAccountVoice");
+    assert_eq!(r["restrictedRuleId"], t["id"]);
+    assert_eq!(r["restrictedRuleName"], "1 per day");
+    // Next local midnight in New York (EST, UTC-5).
+    assert_eq!(r["restrictionEndTime"], "2026-11-03T05:00:00.000Z");
+    // Disabling the attempt stops it counting; the list and get show it.
+    let id = saved["id"].as_str().unwrap();
+    let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Disabled","version":5}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
+    let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Disabled","reason":"by mistake","version":1}))).await;
+    assert_eq!((s, v["status"].as_str(), v["version"].as_i64()), (StatusCode::OK, Some("Disabled"), Some(2)));
+    let r = post(&app, "complianceStatuses", no_quota.clone()).await;
+    assert_eq!(r["restricted"], false);
+    // That allowed check made an active record: the same contact must now come with its key.
+    no_quota["key"] = r["key"].clone();
+    let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?status=Disabled&contactAddress=212-555-0101"), Some(A), None).await;
+    assert_eq!((l["totalItems"].as_i64(), l["contactAttempts"][0]["reason"].as_str()), (Some(1), Some("by mistake")));
+    let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Enabled"}))).await;
+    assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(3)));
+    assert_eq!(post(&app, "complianceStatuses", no_quota.clone()).await["restrictionType"], "AttemptTrackerAccountVoice");
+    // Cancel: the active record goes, nothing is saved. No-key-check save needs no key.
+    let r = post(&app, "complianceStatuses", json!({"contactChannel":"SMS","contactAddress":"6025550000","accountNumber":"AC-7"})).await;
+    let k2 = r["key"].as_str().unwrap().to_string();
+    let blocked = json!({"contactChannel":"Voice","contactAddress":"6025550001","accountNumber":"AC-7"});
+    assert_eq!(post(&app, "complianceStatuses", blocked.clone()).await["restrictionType"], "AttemptTrackerBlockAccount");
+    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"CancelContact","key":k2}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    assert_eq!(post(&app, "complianceStatuses", blocked).await["restricted"], false);
+    let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?accountNumber=AC-7"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 0, "cancel saves nothing");
+    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"SaveContactNoKeyCheck",
+        "contactChannel":"Voice","contactAddress":"6025550001","accountNumber":"AC-7","timeOfContact":"2026-11-02T14:30:00Z"}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"Bogus"}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "operationType"));
+}
+
+#[tokio::test]
+async fn configurations_restart_and_expiry_with_now() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let (s, c) = call(&app, "GET", &p("acme", "attemptTrackers/configurations"), Some(A), None).await;
+    assert_eq!((s, c["version"].as_i64(), c["lifeTimeOfActiveRecord"].as_i64()), (StatusCode::OK, Some(1), Some(120)));
+    let (s, v) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"version":3,"lifeTimeOfActiveRecord":30}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
+    let (s, v) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"lifeTimeOfActiveRecord":0}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "lifeTimeOfActiveRecord"));
+    let (s, v) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"version":1,"lifeTimeOfActiveRecord":30,"minutesToWaitAfterActiveRestriction":5}))).await;
+    assert_eq!((s, v["version"].as_i64(), v["enableActiveRecordFeature"].as_bool()), (StatusCode::OK, Some(2), Some(true)));
+    let (s, v) = call(&app, "PATCH", &p("acme", "exclusions/configurations"), Some(A), Some(json!({"retainDays":30}))).await;
+    assert_eq!((s, v["retainDays"].as_i64(), v["retainNoEndTime"].as_bool()), (StatusCode::OK, Some(30), Some(false)));
+    let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1"});
+    let k = post(&app, "complianceStatuses", rec.clone()).await["key"].as_str().unwrap().to_string();
+    let ex = post(&app, "exclusions", json!({"exclusionType":"SSN","exclusionValue":"123-45-6789"})).await;
+    drop(app);
+
+    // Restart 20 minutes later: everything acknowledged is back, the active record still blocks.
+    let app = open(d.path(), "2026-11-02T15:20:00Z");
+    let (s, v) = call(&app, "GET", &p("acme", &format!("exclusions/{}", ex["id"].as_str().unwrap())), Some(A), None).await;
+    assert_eq!((s, v["exclusionValue"].as_str()), (StatusCode::OK, Some("123-45-6789")));
+    assert_eq!(call(&app, "GET", &p("acme", "attemptTrackers/configurations"), Some(A), None).await.1["lifeTimeOfActiveRecord"], 30);
+    let other = json!({"contactChannel":"SMS","contactAddress":"3105550000","customer":"C-1"});
+    let r = post(&app, "complianceStatuses", other.clone()).await;
+    assert_eq!(r["restrictionType"], "AttemptTrackerBlockCustomer");
+    assert_eq!(r["restrictionEndTime"], "2026-11-02T15:25:00.000Z");
+    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"contactChannel":"Voice",
+        "contactAddress":"2125550101","customer":"C-1","key":k}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "the key survived the restart");
+    let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?customer=C-1"), Some(A), None).await;
+    assert_eq!(l["contactAttempts"][0]["timeOfContact"], "2026-11-02T15:20:00.000Z", "timeOfContact defaults to now");
+    drop(app);
+
+    // A new active record expires lifeTimeOfActiveRecord (30) minutes later.
+    let app = open(d.path(), "2026-11-02T16:00:00Z");
+    assert!(post(&app, "complianceStatuses", rec.clone()).await["key"].is_string());
+    assert_eq!(post(&app, "complianceStatuses", other.clone()).await["restrictionType"], "AttemptTrackerBlockCustomer");
+    drop(app);
+    let app = open(d.path(), "2026-11-02T16:30:00Z");
+    assert_eq!(post(&app, "complianceStatuses", other).await["restricted"], false, "expired at exactly +30 min");
+}
+
+#[tokio::test]
+async fn tenants_never_see_each_other() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let ex = post(&app, "exclusions", json!({"exclusionType":"Voice","exclusionValue":"2125550101"})).await;
+    let id = ex["id"].as_str().unwrap();
+    let (_, v) = call(&app, "GET", &p("beta", "exclusions"), Some(B), None).await;
+    assert_eq!(v["totalItems"], 0);
+    assert_eq!(call(&app, "GET", &p("beta", &format!("exclusions/{id}")), Some(B), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, "DELETE", &p("beta", &format!("exclusions/{id}")), Some(B), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(call(&app, "DELETE", &p("acme", &format!("exclusions/{id}")), Some(B), None).await.0, StatusCode::FORBIDDEN);
+    let chk = json!({"contactChannel":"Voice","contactAddress":"2125550101"});
+    let (_, r) = call(&app, "POST", &p("beta", "complianceStatuses"), Some(B), Some(chk.clone())).await;
+    assert_eq!(r["restricted"], false);
+    assert_eq!(post(&app, "complianceStatuses", chk).await["restrictionType"], "ExclusionVoice");
+    // Active records are per org too: beta's allowed check does not block acme.
+    let (_, r) = call(&app, "POST", &p("beta", "complianceStatuses"), Some(B), Some(json!({"contactChannel":"SMS","contactAddress":"3105550000","accountNumber":"X"}))).await;
+    assert!(r["key"].is_string());
+    let r = post(&app, "complianceStatuses", json!({"contactChannel":"SMS","contactAddress":"3105550000","accountNumber":"X"})).await;
+    assert_eq!(r["restricted"], false);
+}
+
+/// SPEC: batch and REST give identical answers for the same rules, history,
+/// records and instant. The sample is loaded into a store; the stored rules
+/// (with their ids) are exported and scrubbed by `scrub run`; every valid row
+/// is then checked over POST complianceStatuses.
+#[tokio::test]
+async fn batch_and_rest_agree_on_the_sample() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sample = root.join("datasets/sample");
+    let d = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_scrub");
+    let data = d.path().join("data");
+    let st = std::process::Command::new(bin)
+        .args(["load", "--org", "acme", "--data-dir"])
+        .arg(&data)
+        .arg("--rules")
+        .arg(sample.join("rules"))
+        .arg("--history")
+        .arg(sample.join("history.csv"))
+        .arg("--config")
+        .arg(sample.join("config.json"))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
+    let app = open(&data, &asof);
+    // Batch has no active records (SPEC §8): turn them off so every check is independent.
+    let (s, _) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"enableActiveRecordFeature":false}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let rules = d.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for coll in ["exclusions", "convenientContactTimes", "quotaControls", "attemptTrackers", "messageTrackers"] {
+        let (_, v) = call(&app, "GET", &p("acme", &format!("{coll}?maxResults=1000")), Some(A), None).await;
+        assert!(v["totalItems"].as_u64().unwrap() <= 1000);
+        std::fs::write(rules.join(format!("{coll}.json")), v[coll].to_string()).unwrap();
+    }
+    let out = d.path().join("out.csv");
+    let st = std::process::Command::new(bin)
+        .args(["run", "--quiet", "--as-of", &asof, "--contacts"])
+        .arg(sample.join("contacts.csv"))
+        .arg("--rules")
+        .arg(&rules)
+        .arg("--history")
+        .arg(sample.join("history.csv"))
+        .arg("--config")
+        .arg(sample.join("config.json"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--rejects")
+        .arg(d.path().join("rejects.csv"))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let mut rdr = csv::Reader::from_path(&out).unwrap();
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (mut rows, mut restricted) = (0, 0);
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let f = |n: &str| r.get(col(n)).unwrap_or("").to_string();
+        let mut req = serde_json::Map::new();
+        for n in ["contactChannel", "contactAddress", "customer", "accountNumber", "ssn", "contactListName",
+            "numberType", "geocodes", "purpose", "timeZone", "product"]
+        {
+            if !f(n).is_empty() {
+                req.insert(n.into(), json!(f(n)));
+            }
+        }
+        let (s, v) = call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(Value::Object(req))).await;
+        assert_eq!(s, StatusCode::OK, "{} {v}", f("recordId"));
+        let s = |x: &Value| x.as_str().unwrap_or("").to_string();
+        let rest = (
+            v["restricted"].as_bool().unwrap().to_string(),
+            s(&v["restrictionType"]),
+            s(&v["restrictedRuleId"]),
+            s(&v["restrictedRuleName"]),
+            s(&v["restrictionStartTime"]),
+            s(&v["restrictionEndTime"]),
+            s(&v["messageType"]),
+            v["availableQuota"].as_i64().map(|x| x.to_string()).unwrap_or_default(),
+        );
+        let batch = (
+            f("restricted"),
+            f("restrictionType"),
+            f("restrictedRuleId"),
+            f("restrictedRuleName"),
+            f("restrictionStartTime"),
+            f("restrictionEndTime"),
+            f("messageType"),
+            f("availableQuota"),
+        );
+        assert_eq!(rest, batch, "record {}", f("recordId"));
+        rows += 1;
+        restricted += (batch.0 == "true") as usize;
+    }
+    assert_eq!(rows, 603);
+    assert!(restricted > 100, "the sample exercises restrictions ({restricted})");
+}
