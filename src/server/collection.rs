@@ -102,19 +102,6 @@ impl Query {
         self.tests.iter().all(|t| test(t, item))
     }
 
-    /// The collection body for the page of `matched` (all matching items, in order).
-    pub fn page<'a>(
-        &self,
-        kind: &str,
-        field: &str,
-        path: &str,
-        total: usize,
-        items: impl Iterator<Item = &'a Map<String, Value>>,
-    ) -> Value {
-        let page: Vec<Value> = items.skip(self.start).take(self.max).map(|m| Value::Object(m.clone())).collect();
-        self.body(kind, field, path, total, page)
-    }
-
     pub fn body(&self, kind: &str, field: &str, path: &str, total: usize, page: Vec<Value>) -> Value {
         let link = |start: usize| {
             let mut s = format!("{path}?startIndex={start}&maxResults={}", self.max);

@@ -9,7 +9,7 @@ use super::export;
 use super::kinds::Kind;
 use super::org::ConfigKind;
 use super::store::{self, AttemptRow};
-use crate::engine::history::{from_nanos, HistoryBuilder, NONE, NO_NUMBER_TYPE};
+use crate::engine::history::{HistoryBuilder, NONE, NO_NUMBER_TYPE};
 use crate::engine::RuleSet;
 use crate::io::history::{load_history, HistoryLoadReport};
 use crate::io::rules::{load_rules, RuleLoadOptions, RuleLoadReport};
@@ -41,7 +41,7 @@ fn stamp(mut m: Map<String, Value>, kind: &str, id: String, now: &str) -> (Strin
 }
 
 fn id_or_new(id: &Option<String>) -> String {
-    id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    id.clone().unwrap_or_else(super::org::new_id)
 }
 
 /// Imports one rules file or folder (act/cct semantics apply within it).
@@ -101,34 +101,31 @@ pub fn load_history_file(
     let (addr, cust, acct) = (h.addresses.names(), h.customers.names(), h.accounts.names());
     let (disp, purp, geo) = (h.dispositions.names(), h.purposes.names(), h.geocodes.names());
     let name = |v: &Vec<&str>, id: u32| (id != NONE).then(|| v[id as usize].to_string());
-    let now = format_instant(chrono::Utc::now());
+    let now_ms = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction()?;
     for i in 0..h.len() {
-        let id = uuid::Uuid::new_v4().to_string();
         let geos: Vec<&str> = h.geocodes_of(i).iter().map(|&g| geo[g as usize]).collect();
         let nt = h.number_type[i];
         let row = AttemptRow {
             seq: 0,
-            id: id.clone(),
+            id: super::org::new_id(),
             channel: h.channel_of(i).as_str().to_string(),
             address: name(&addr, h.addr[i]),
             customer: name(&cust, h.cust[i]),
             account: name(&acct, h.acct[i]),
-            time: format_instant(from_nanos(h.time[i])),
+            time_ms: h.time[i].div_euclid(1_000_000),
             disposition: name(&disp, h.disposition[i]),
             number_type: (nt != NO_NUMBER_TYPE).then_some(nt),
             purpose: name(&purp, h.purpose[i]),
             geocodes: (!geos.is_empty()).then(|| geos.join(",")),
             status: "Enabled".into(),
+            version: 1,
+            created_ms: now_ms,
+            modified_ms: now_ms,
+            modified_by: "scrub load".into(),
+            ..Default::default()
         };
-        let m = serde_json::json!({
-            "contactChannel": row.channel, "contactAddress": row.address, "customer": row.customer,
-            "accountNumber": row.account, "timeOfContact": row.time, "disposition": row.disposition,
-            "numberType": row.number_type, "purpose": row.purpose, "geocodes": geos, "status": "Enabled",
-        });
-        let Value::Object(m) = m else { unreachable!() };
-        let (_, text) = stamp(m, "via#contactAttempt", id, &now);
-        store::insert_attempt(&tx, org, &row, &text)?;
+        store::insert_attempt(&tx, org, &row)?;
         counts.contact_attempts += 1;
     }
     tx.commit()?;

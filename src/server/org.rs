@@ -16,42 +16,50 @@ use super::error::{ApiError, ApiResult};
 use super::kinds::{rule_of, validate, Kind, Rule};
 use super::store::{self, AttemptRow, Store};
 use crate::engine::history::HistoryBuilder;
-use crate::engine::{Engine, ExclusionIdentity, RuleSet};
-use crate::model::dto::{ConfigurationDto, ContactAttemptDto};
+use crate::engine::{Engine, RuleSet};
+use crate::model::dto::{ConfigurationDto, ContactAttemptDto, ExclusionDto};
 use crate::model::rules::int_value;
-use crate::model::{Attempt, AttemptStatus, Config, FieldError};
+use crate::model::{Attempt, AttemptStatus, Config, Exclusion, FieldError};
 use crate::time::{format_instant, parse_instant};
 
-/// Stored items of one kind in creation order.
+/// Stored items of one kind in creation order, as their JSON text (a
+/// million exclusions stay compact; an item is parsed when it is read).
 #[derive(Debug, Default)]
 pub struct Items {
-    by_seq: BTreeMap<u64, Map<String, Value>>,
-    seq_of: AHashMap<String, u64>,
+    by_seq: BTreeMap<u64, Box<str>>,
+    seq_of: AHashMap<Box<str>, u64>,
     next: u64,
 }
 
-impl Items {
-    pub fn get(&self, id: &str) -> Option<&Map<String, Value>> {
-        self.seq_of.get(id).and_then(|s| self.by_seq.get(s))
+fn parse_item(text: &str) -> Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
-    fn put(&mut self, id: &str, item: Map<String, Value>) {
+}
+
+impl Items {
+    pub fn get(&self, id: &str) -> Option<Map<String, Value>> {
+        self.seq_of.get(id).and_then(|s| self.by_seq.get(s)).map(|t| parse_item(t))
+    }
+    fn put_text(&mut self, id: &str, text: Box<str>) {
         match self.seq_of.get(id) {
             Some(s) => {
-                self.by_seq.insert(*s, item);
+                self.by_seq.insert(*s, text);
             }
             None => {
                 self.next += 1;
-                self.seq_of.insert(id.to_string(), self.next);
-                self.by_seq.insert(self.next, item);
+                self.seq_of.insert(id.into(), self.next);
+                self.by_seq.insert(self.next, text);
             }
         }
     }
-    fn remove(&mut self, id: &str) -> Option<Map<String, Value>> {
+    fn remove(&mut self, id: &str) -> Option<Box<str>> {
         let s = self.seq_of.remove(id)?;
         self.by_seq.remove(&s)
     }
-    pub fn iter(&self) -> impl Iterator<Item = &Map<String, Value>> {
-        self.by_seq.values()
+    pub fn iter(&self) -> impl Iterator<Item = Map<String, Value>> + '_ {
+        self.by_seq.values().map(|t| parse_item(t))
     }
     pub fn len(&self) -> usize {
         self.by_seq.len()
@@ -160,7 +168,6 @@ fn config_from(configs: &[Map<String, Value>; 4]) -> Result<Config, FieldError> 
 pub struct OrgInner {
     pub engine: Engine,
     items: [Items; 5],
-    ex_identity: AHashMap<ExclusionIdentity, String>,
     configs: [Map<String, Value>; 4],
     /// History index of each enabled stored attempt, by store seq: loaded ones
     /// (sorted) and ones appended or re-enabled since.
@@ -264,24 +271,54 @@ impl NewAttempt {
         Attempt::from_dto(&self.dto, self.number_type.as_deref(), self.geocodes_text.as_deref())
     }
 
-    fn row(&self, id: &str) -> AttemptRow {
+    fn row(&self, id: &str, actor: &Actor<'_>) -> AttemptRow {
         let a = self.attempt();
         let geos: Vec<&str> =
             self.geocodes_text.iter().map(String::as_str).chain(self.geocodes_list.iter().map(String::as_str)).collect();
+        let now_ms = actor.now.timestamp_millis();
+        let text = |v: &Option<String>| v.as_deref().and_then(|s| crate::normalize::present(Some(s))).map(String::from);
         AttemptRow {
             seq: 0,
             id: id.to_string(),
             channel: a.channel().map(|c| c.as_str().to_string()).unwrap_or_default(),
-            address: self.dto.contact_address.clone(),
-            customer: self.dto.customer.clone(),
-            account: self.dto.account_number.clone(),
-            time: self.dto.time_of_contact.clone().unwrap_or_default(),
-            disposition: self.dto.disposition.clone(),
+            address: text(&self.dto.contact_address),
+            customer: text(&self.dto.customer),
+            account: text(&self.dto.account_number),
+            time_ms: a.instant().map(|t| t.timestamp_millis()).unwrap_or(now_ms),
+            time_zone: text(&self.dto.time_zone),
+            disposition: text(&self.dto.disposition),
             number_type: a.number_type().ok().flatten(),
-            purpose: self.dto.purpose.clone(),
+            purpose: text(&self.dto.purpose),
             geocodes: (!geos.is_empty()).then(|| geos.join(",")),
             status: if a.enabled().unwrap_or(true) { "Enabled" } else { "Disabled" }.to_string(),
+            reason: text(&self.dto.reason),
+            product: text(&self.dto.product),
+            product_sold: int_value("productSold", self.dto.product_sold.as_ref()).ok().flatten(),
+            locale: text(&self.dto.meta.locale),
+            key: text(&self.dto.key),
+            version: 1,
+            created_ms: now_ms,
+            modified_ms: now_ms,
+            modified_by: actor.user.to_string(),
         }
+    }
+}
+
+/// The history view of a stored attempt.
+fn attempt_of<'a>(r: &'a AttemptRow, status: &'a str) -> Attempt<'a> {
+    Attempt {
+        contact_channel: Some(&r.channel),
+        contact_address: r.address.as_deref(),
+        customer: r.customer.as_deref(),
+        account_number: r.account.as_deref(),
+        time_of_contact: None,
+        time: Some(r.time()),
+        disposition: r.disposition.as_deref(),
+        number_type: None,
+        purpose: r.purpose.as_deref(),
+        geocodes: r.geocodes.as_deref(),
+        status: Some(status),
+        number_type_int: r.number_type,
     }
 }
 
@@ -291,7 +328,6 @@ impl OrgInner {
         OrgInner {
             engine: Engine::new(RuleSet::default(), HistoryBuilder::default().build(), Config::default()),
             items: Default::default(),
-            ex_identity: AHashMap::new(),
             configs,
             hidx: Vec::new(),
             hidx_extra: AHashMap::new(),
@@ -300,56 +336,46 @@ impl OrgInner {
 
     /// Rebuilds an org from the store (server start).
     pub fn load(store: &Store, org: &str) -> anyhow::Result<OrgInner> {
+        use rayon::prelude::*;
         let mut inner = OrgInner::empty();
+        let entities = store.entities(org)?;
+        // Exclusions can number millions: parse them in parallel straight into DTOs.
+        let exclusions: Vec<Exclusion> = entities
+            .par_iter()
+            .filter(|(kind, _, _)| kind == Kind::Exclusion.plural())
+            .map(|(_, id, text)| {
+                let d: ExclusionDto = serde_json::from_str(text)
+                    .map_err(|e| anyhow::anyhow!("store: org {org} exclusion {id}: {e}"))?;
+                Exclusion::try_from(&d).map_err(|e| anyhow::anyhow!("store: org {org} exclusion {id}: {e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
         let mut rules = RuleSet::default();
         rules.no_compact = true;
-        for (kind, id, text) in store.entities(org)? {
-            let Ok(Value::Object(item)) = serde_json::from_str::<Value>(&text) else {
-                anyhow::bail!("store: org {org} {kind} {id} is not a JSON object");
-            };
+        exclusions.into_iter().for_each(|e| rules.add_exclusion(e));
+        for (kind, id, text) in entities {
             if let Some(ck) = ConfigKind::from_store_kind(&kind) {
-                inner.configs[ck as usize] = item;
-                continue;
+                inner.configs[ck as usize] = parse_item(&text);
+            } else if let Some(k) = Kind::from_plural(&kind) {
+                inner.items[kind_ix(k)].put_text(&id, text.into());
             }
-            let Some(k) = Kind::from_plural(&kind) else { continue };
-            if k == Kind::Exclusion {
-                if let Ok(Rule::Exclusion(e)) = rule_of(k, &item) {
-                    inner.ex_identity.insert(e.identity(), id.clone());
-                    rules.add_exclusion(e);
-                }
-            }
-            inner.items[kind_ix(k)].put(&id, item);
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
         let mut hb = HistoryBuilder::default();
         let mut next = 0u32;
         let mut err = None;
-        store.attempt_rows(org, |r| {
-            let nt = r.number_type.map(|n| n.to_string());
-            let a = Attempt {
-                contact_channel: Some(&r.channel),
-                contact_address: r.address.as_deref(),
-                customer: r.customer.as_deref(),
-                account_number: r.account.as_deref(),
-                time_of_contact: Some(&r.time),
-                time: None,
-                disposition: r.disposition.as_deref(),
-                number_type: nt.as_deref(),
-                purpose: r.purpose.as_deref(),
-                geocodes: r.geocodes.as_deref(),
-                status: Some(&r.status),
-                number_type_int: None,
-            };
-            match hb.push(&a, std::iter::empty()) {
+        store.scan_attempts(org, |r| {
+            match hb.push(&attempt_of(&r, &r.status), std::iter::empty()) {
                 Ok(()) if r.status == "Enabled" => {
                     inner.hidx.push((r.seq, next));
                     next += 1;
                 }
                 Ok(()) => {}
                 Err(e) => {
-                    err.get_or_insert(format!("attempt {}: {e}", r.id));
+                    err = Some(format!("attempt {}: {e}", r.id));
+                    return false;
                 }
             }
+            true
         })?;
         if let Some(e) = err {
             anyhow::bail!("store: org {org}: {e}");
@@ -370,7 +396,7 @@ impl OrgInner {
     }
 
     fn rules(&self, k: Kind) -> impl Iterator<Item = Rule> + '_ {
-        self.items[kind_ix(k)].iter().filter_map(move |i| rule_of(k, i).ok())
+        self.items[kind_ix(k)].iter().filter_map(move |i| rule_of(k, &i).ok())
     }
 
     /// Re-derives the engine's view of a small rule kind from the items.
@@ -395,16 +421,12 @@ impl OrgInner {
         }
     }
 
-    fn apply(&mut self, k: Kind, old: Option<Rule>, new: Option<Rule>, id: &str) {
+    fn apply(&mut self, k: Kind, old: Option<Rule>, new: Option<Rule>) {
         if k == Kind::Exclusion {
             if let Some(Rule::Exclusion(o)) = old {
                 self.engine.exclusions.remove(&o);
-                if self.ex_identity.get(&o.identity()).is_some_and(|x| x == id) {
-                    self.ex_identity.remove(&o.identity());
-                }
             }
             if let Some(Rule::Exclusion(n)) = new {
-                self.ex_identity.insert(n.identity(), id.to_string());
                 self.engine.exclusions.insert(n);
             }
         } else {
@@ -422,11 +444,13 @@ impl OrgInner {
         body: &Map<String, Value>,
         actor: &Actor<'_>,
     ) -> ApiResult<(bool, Map<String, Value>)> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = new_id();
         let (fields, rule) = validate(k, body, &id)?;
         // Identity upserts (API: exclusions by type/value/list when endTime is later; CCTs by key and value).
         let existing: Option<String> = match (&rule, k) {
-            (Rule::Exclusion(e), _) => self.ex_identity.get(&e.identity()).cloned(),
+            (Rule::Exclusion(e), _) => {
+                self.engine.exclusions.find(e.exclusion_type, &e.value, e.list.as_deref()).and_then(|o| o.id.clone())
+            }
             (Rule::Cct(c), _) => self.rules(Kind::Cct).find_map(|r| match r {
                 Rule::Cct(o) if o.identity() == c.identity() => o.id.clone(),
                 _ => None,
@@ -443,7 +467,7 @@ impl OrgInner {
             _ => None,
         };
         if let Some(old_id) = existing {
-            let stored = self.items(k).get(&old_id).cloned().ok_or_else(|| ApiError::internal("identity index"))?;
+            let stored = self.items(k).get(&old_id).ok_or_else(|| ApiError::internal("identity index"))?;
             if let (Rule::Exclusion(n), Ok(Rule::Exclusion(o))) = (&rule, rule_of(k, &stored)) {
                 let later = match (o.end, n.end) {
                     (None, _) => false,
@@ -470,8 +494,8 @@ impl OrgInner {
         stamp(&mut item, k.item_kind(), 1, &format_instant(actor.now), actor);
         let text = Value::Object(item.clone()).to_string();
         store.tx(|tx| store::put_entity(tx, org, k.plural(), &id, &text))?;
-        self.items[kind_ix(k)].put(&id, item.clone());
-        self.apply(k, None, Some(rule), &id);
+        self.items[kind_ix(k)].put_text(&id, text.into());
+        self.apply(k, None, Some(rule));
         Ok((true, item))
     }
 
@@ -495,8 +519,8 @@ impl OrgInner {
         let text = Value::Object(item.clone()).to_string();
         store.tx(|tx| store::put_entity(tx, org, k.plural(), id, &text))?;
         let old = rule_of(k, stored).ok();
-        self.items[kind_ix(k)].put(id, item.clone());
-        self.apply(k, old, Some(rule), id);
+        self.items[kind_ix(k)].put_text(id, text.into());
+        self.apply(k, old, Some(rule));
         Ok(item)
     }
 
@@ -510,13 +534,13 @@ impl OrgInner {
         body: &Map<String, Value>,
         actor: &Actor<'_>,
     ) -> ApiResult<Map<String, Value>> {
-        let stored = self.items(k).get(id).cloned().ok_or_else(|| ApiError::not_found(k.singular(), id))?;
+        let stored = self.items(k).get(id).ok_or_else(|| ApiError::not_found(k.singular(), id))?;
         check_version(body, &stored)?;
         let (fields, rule) = validate(k, body, id)?;
         if let Rule::Quota(q) = &rule {
             let clash = self.items(k).iter().any(|i| {
                 i.get("id").and_then(Value::as_str) != Some(id)
-                    && matches!(rule_of(k, i), Ok(Rule::Quota(o)) if o.product == q.product)
+                    && matches!(rule_of(k, &i), Ok(Rule::Quota(o)) if o.product == q.product)
             });
             if clash {
                 return Err(ApiError::conflict(
@@ -529,10 +553,10 @@ impl OrgInner {
     }
 
     pub fn delete(&mut self, store: &Store, org: &str, k: Kind, id: &str) -> ApiResult<()> {
-        let stored = self.items(k).get(id).cloned().ok_or_else(|| ApiError::not_found(k.singular(), id))?;
+        let stored = self.items(k).get(id).ok_or_else(|| ApiError::not_found(k.singular(), id))?;
         store.tx(|tx| store::delete_entity(tx, org, k.plural(), id))?;
         self.items[kind_ix(k)].remove(id);
-        self.apply(k, rule_of(k, &stored).ok(), None, id);
+        self.apply(k, rule_of(k, &stored).ok(), None);
         Ok(())
     }
 
@@ -581,31 +605,15 @@ impl OrgInner {
         active_key: Option<&str>,
         actor: &Actor<'_>,
     ) -> ApiResult<Map<String, Value>> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let row = na.row(&id);
-        let mut item = match serde_json::to_value(&na.dto) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        item.remove("operationType");
-        item.insert("id".into(), id.clone().into());
-        item.insert("status".into(), row.status.clone().into());
-        if let Some(g) = &row.geocodes {
-            item.insert("geocodes".into(), Value::Array(g.split(',').map(|s| Value::String(s.into())).collect()));
-        }
-        if let Some(n) = row.number_type {
-            item.insert("numberType".into(), n.into());
-        }
-        stamp(&mut item, "via#contactAttempt", 1, &format_instant(actor.now), actor);
-        let sold = int_value("productSold", na.dto.product_sold.as_ref())?.unwrap_or(0);
-        let quota = match (crate::normalize::present(na.dto.product.as_deref()), sold) {
+        let id = new_id();
+        let row = na.row(&id, actor);
+        let sold = row.product_sold.unwrap_or(0);
+        let quota = match (row.product.as_deref(), sold) {
             (Some(p), n) if n != 0 => {
                 let p = p.to_lowercase();
-                self.items(Kind::Quota).iter().find_map(|i| match rule_of(Kind::Quota, i) {
+                self.items(Kind::Quota).iter().find_map(|mut i| match rule_of(Kind::Quota, &i) {
                     Ok(Rule::Quota(q)) if q.product == p => {
-                        let mut i = i.clone();
-                        let now_sold = q.product_sold.saturating_add(n);
-                        i.insert("productSold".into(), now_sold.into());
+                        i.insert("productSold".into(), q.product_sold.saturating_add(n).into());
                         let v = i.get("version").and_then(Value::as_i64).unwrap_or(1) + 1;
                         i.insert("version".into(), v.into());
                         i.insert("lastModifiedTime".into(), format_instant(actor.now).into());
@@ -617,10 +625,9 @@ impl OrgInner {
             }
             _ => None,
         };
-        let text = Value::Object(item.clone()).to_string();
         let qtext = quota.as_ref().map(|q| Value::Object(q.clone()).to_string());
         let seq = store.tx(|tx| {
-            let seq = store::insert_attempt(tx, org, &row, &text)?;
+            let seq = store::insert_attempt(tx, org, &row)?;
             if let (Some(q), Some(t)) = (&quota, &qtext) {
                 let qid = q.get("id").and_then(Value::as_str).unwrap_or("");
                 store::put_entity(tx, org, Kind::Quota.plural(), qid, t)?;
@@ -634,12 +641,12 @@ impl OrgInner {
         if let Some(i) = self.engine.append_attempt(&na.attempt(), extra)? {
             self.hidx_extra.insert(seq, i);
         }
-        if let Some(q) = quota {
+        if let (Some(q), Some(t)) = (quota, qtext) {
             let qid = q.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-            self.items[kind_ix(Kind::Quota)].put(&qid, q);
+            self.items[kind_ix(Kind::Quota)].put_text(&qid, t.into());
             self.refresh(Kind::Quota);
         }
-        Ok(item)
+        Ok(row.to_json())
     }
 
     fn history_index(&self, seq: i64) -> Option<u32> {
@@ -658,17 +665,17 @@ impl OrgInner {
         body: &Map<String, Value>,
         actor: &Actor<'_>,
     ) -> ApiResult<Map<String, Value>> {
-        let (seq, text) = store.attempt_json(org, id)?.ok_or_else(|| ApiError::not_found("contactAttempt", id))?;
-        let Ok(Value::Object(mut item)) = serde_json::from_str::<Value>(&text) else {
-            return Err(ApiError::internal("stored attempt is not JSON"));
-        };
-        let version = check_version(body, &item)? + 1;
-        let old_status = item.get("status").and_then(Value::as_str).unwrap_or("Enabled").to_string();
-        let mut status = old_status.clone();
+        let mut row = store.attempt(org, id)?.ok_or_else(|| ApiError::not_found("contactAttempt", id))?;
+        if let Some(v) = version_of(body)? {
+            if v != row.version {
+                return Err(ApiError::conflict("version", format!("version {v} is not the stored version {}", row.version)));
+            }
+        }
+        let old_status = row.status.clone();
         match body.get("status") {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) => match AttemptStatus::parse(s.trim()) {
-                Some(st) => status = st.as_str().to_string(),
+                Some(st) => row.status = st.as_str().to_string(),
                 None => {
                     return Err(ApiError::bad_request(
                         "status",
@@ -680,35 +687,33 @@ impl OrgInner {
         }
         match body.get("reason") {
             None => {}
-            Some(v @ (Value::String(_) | Value::Null)) => {
-                item.insert("reason".into(), v.clone());
-            }
+            Some(Value::String(s)) => row.reason = Some(s.clone()),
+            Some(Value::Null) => row.reason = None,
             Some(other) => return Err(ApiError::bad_request("reason", format!("{other} is not a string"))),
         }
-        item.insert("status".into(), status.clone().into());
-        item.insert("version".into(), version.into());
-        item.insert("lastModifiedTime".into(), format_instant(actor.now).into());
-        item.insert("lastModifiedBy".into(), actor.user.into());
-        let text = Value::Object(item.clone()).to_string();
-        store.tx(|tx| store::update_attempt(tx, org, id, &status, &text))?;
-        if status != old_status {
-            let enabled = status == "Enabled";
-            match self.history_index(seq) {
+        row.version += 1;
+        row.modified_ms = actor.now.timestamp_millis();
+        row.modified_by = actor.user.to_string();
+        store.tx(|tx| store::update_attempt(tx, org, &row))?;
+        if row.status != old_status {
+            let enabled = row.status == "Enabled";
+            match self.history_index(row.seq) {
                 Some(i) => self.engine.history.set_counted(i, enabled),
                 None if enabled => {
-                    let mut b = item.clone();
-                    b.insert("status".into(), "Enabled".into());
-                    let na = NewAttempt::parse(&b, actor.now)?;
-                    if let Some(i) = self.engine.append_attempt(&na.attempt(), na.geocodes_list.iter().map(String::as_str))?
-                    {
-                        self.hidx_extra.insert(seq, i);
+                    if let Some(i) = self.engine.append_attempt(&attempt_of(&row, "Enabled"), std::iter::empty())? {
+                        self.hidx_extra.insert(row.seq, i);
                     }
                 }
                 None => {}
             }
         }
-        Ok(item)
+        Ok(row.to_json())
     }
+}
+
+/// Ids sort by creation time (UUID v7), so store inserts append to the B-tree.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 impl Org {

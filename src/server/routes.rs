@@ -190,8 +190,16 @@ async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, Strin
     let query = Query::parse(&q.0, &k.filters())?;
     let o = st.org(&org);
     let inner = read(&o.inner);
-    let matched: Vec<&Map<String, Value>> = inner.items(k).iter().filter(|i| query.matches(i)).collect();
-    let body = query.page(&format!("{}Collection", k.item_kind()), k.plural(), &path, matched.len(), matched.into_iter());
+    let (mut total, mut page) = (0usize, Vec::new());
+    for item in inner.items(k).iter() {
+        if query.matches(&item) {
+            if total >= query.start && page.len() < query.max {
+                page.push(Value::Object(item));
+            }
+            total += 1;
+        }
+    }
+    let body = query.body(&format!("{}Collection", k.item_kind()), k.plural(), &path, total, page);
     Ok(Json(body).into_response())
 }
 
@@ -399,14 +407,13 @@ async fn attempt_list(State(st): St, Path((ver, org)): Path<(String, String)>, q
     need_v4(&ver, &path)?;
     let query = Query::parse(&q.0, ATTEMPT_FILTERS)?;
     let (mut total, mut page) = (0usize, Vec::new());
-    st.store.scan_attempts(&org, |text| {
-        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(text) {
-            if query.matches(&m) {
-                if total >= query.start && page.len() < query.max {
-                    page.push(Value::Object(m));
-                }
-                total += 1;
+    st.store.scan_attempts(&org, |row| {
+        let m = row.to_json();
+        if query.matches(&m) {
+            if total >= query.start && page.len() < query.max {
+                page.push(Value::Object(m));
             }
+            total += 1;
         }
         true
     })?;
@@ -415,8 +422,8 @@ async fn attempt_list(State(st): St, Path((ver, org)): Path<(String, String)>, q
 
 async fn attempt_get(State(st): St, Path((ver, org, id)): Path<(String, String, String)>) -> ApiResult<Response> {
     need_v4(&ver, &format!("/via/{ver}/organizations/{org}/compliance/contactAttempts/{id}"))?;
-    let (_, text) = st.store.attempt_json(&org, &id)?.ok_or_else(|| ApiError::not_found("contactAttempt", &id))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
+    let row = st.store.attempt(&org, &id)?.ok_or_else(|| ApiError::not_found("contactAttempt", &id))?;
+    Ok(Json(Value::Object(row.to_json())).into_response())
 }
 
 async fn attempt_patch(

@@ -31,13 +31,22 @@ CREATE TABLE IF NOT EXISTS attempts(
     address TEXT,
     customer TEXT,
     account TEXT,
-    time TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    time_zone TEXT,
     disposition TEXT,
     number_type INTEGER,
     purpose TEXT,
     geocodes TEXT,
     status TEXT NOT NULL,
-    json TEXT NOT NULL
+    reason TEXT,
+    product TEXT,
+    product_sold INTEGER,
+    locale TEXT,
+    key TEXT,
+    version INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    modified_by TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS attempts_id ON attempts(org, id);
 CREATE TABLE IF NOT EXISTS active_records(
@@ -51,7 +60,8 @@ CREATE TABLE IF NOT EXISTS active_records(
 );
 ";
 
-/// Typed columns of one stored contact attempt (what the history index needs).
+/// One stored contact attempt, column by column (compact: no JSON copy, so
+/// the start-up scan of millions of attempts reads little).
 #[derive(Debug, Clone, Default)]
 pub struct AttemptRow {
     pub seq: i64,
@@ -60,12 +70,87 @@ pub struct AttemptRow {
     pub address: Option<String>,
     pub customer: Option<String>,
     pub account: Option<String>,
-    pub time: String,
+    pub time_ms: i64,
+    pub time_zone: Option<String>,
     pub disposition: Option<String>,
     pub number_type: Option<i64>,
     pub purpose: Option<String>,
+    /// Comma-joined.
     pub geocodes: Option<String>,
     pub status: String,
+    pub reason: Option<String>,
+    pub product: Option<String>,
+    pub product_sold: Option<i64>,
+    pub locale: Option<String>,
+    pub key: Option<String>,
+    pub version: i64,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    pub modified_by: String,
+}
+
+const ATTEMPT_COLS: &str = "seq, id, channel, address, customer, account, time_ms, time_zone, disposition, \
+    number_type, purpose, geocodes, status, reason, product, product_sold, locale, key, version, created_ms, \
+    modified_ms, modified_by";
+
+fn ms(t: i64) -> String {
+    crate::time::format_instant(chrono::DateTime::from_timestamp_millis(t).unwrap_or_default())
+}
+
+impl AttemptRow {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttemptRow> {
+        Ok(AttemptRow {
+            seq: r.get(0)?,
+            id: r.get(1)?,
+            channel: r.get(2)?,
+            address: r.get(3)?,
+            customer: r.get(4)?,
+            account: r.get(5)?,
+            time_ms: r.get(6)?,
+            time_zone: r.get(7)?,
+            disposition: r.get(8)?,
+            number_type: r.get(9)?,
+            purpose: r.get(10)?,
+            geocodes: r.get(11)?,
+            status: r.get(12)?,
+            reason: r.get(13)?,
+            product: r.get(14)?,
+            product_sold: r.get(15)?,
+            locale: r.get(16)?,
+            key: r.get(17)?,
+            version: r.get(18)?,
+            created_ms: r.get(19)?,
+            modified_ms: r.get(20)?,
+            modified_by: r.get(21)?,
+        })
+    }
+
+    pub fn time(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.time_ms).unwrap_or_default()
+    }
+
+    /// The API item (`TerseContactAttemptsResponseV4`).
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::{json, Value};
+        let geos: Value = match &self.geocodes {
+            Some(g) => Value::Array(g.split(',').map(|s| Value::String(s.to_string())).collect()),
+            None => Value::Null,
+        };
+        let v = json!({
+            "id": self.id, "kind": "via#contactAttempt", "version": self.version, "locale": self.locale,
+            "contactChannel": self.channel, "contactAddress": self.address, "customer": self.customer,
+            "accountNumber": self.account, "timeOfContact": ms(self.time_ms), "timeZone": self.time_zone,
+            "disposition": self.disposition, "numberType": self.number_type, "purpose": self.purpose,
+            "geocodes": geos, "status": self.status, "reason": self.reason, "product": self.product,
+            "productSold": self.product_sold, "key": self.key,
+            "creationTime": ms(self.created_ms), "lastModifiedTime": ms(self.modified_ms),
+            "lastModifiedBy": self.modified_by,
+        });
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -125,55 +210,28 @@ impl Store {
         })
     }
 
-    /// Every contact attempt of an org, in insertion order, as typed columns.
-    pub fn attempt_rows(&self, org: &str, mut f: impl FnMut(AttemptRow)) -> rusqlite::Result<()> {
+    /// An org's attempts in insertion order; `f` returns false to stop.
+    pub fn scan_attempts(&self, org: &str, mut f: impl FnMut(AttemptRow) -> bool) -> rusqlite::Result<()> {
         self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT seq, id, channel, address, customer, account, time, disposition, number_type, purpose, \
-                 geocodes, status FROM attempts WHERE org = ?1 ORDER BY seq",
-            )?;
+            let mut st = c.prepare(&format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE org = ?1 ORDER BY seq"))?;
             let mut rows = st.query([org])?;
             while let Some(r) = rows.next()? {
-                f(AttemptRow {
-                    seq: r.get(0)?,
-                    id: r.get(1)?,
-                    channel: r.get(2)?,
-                    address: r.get(3)?,
-                    customer: r.get(4)?,
-                    account: r.get(5)?,
-                    time: r.get(6)?,
-                    disposition: r.get(7)?,
-                    number_type: r.get(8)?,
-                    purpose: r.get(9)?,
-                    geocodes: r.get(10)?,
-                    status: r.get(11)?,
-                });
-            }
-            Ok(())
-        })
-    }
-
-    pub fn attempt_json(&self, org: &str, id: &str) -> rusqlite::Result<Option<(i64, String)>> {
-        self.read(|c| {
-            c.query_row("SELECT seq, json FROM attempts WHERE org = ?1 AND id = ?2", params![org, id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-        })
-    }
-
-    /// Scans an org's attempts (JSON) in insertion order; `f` returns false to stop.
-    pub fn scan_attempts(&self, org: &str, mut f: impl FnMut(&str) -> bool) -> rusqlite::Result<()> {
-        self.read(|c| {
-            let mut st = c.prepare("SELECT json FROM attempts WHERE org = ?1 ORDER BY seq")?;
-            let mut rows = st.query([org])?;
-            while let Some(r) = rows.next()? {
-                let s: String = r.get(0)?;
-                if !f(&s) {
+                if !f(AttemptRow::from_row(r)?) {
                     break;
                 }
             }
             Ok(())
+        })
+    }
+
+    pub fn attempt(&self, org: &str, id: &str) -> rusqlite::Result<Option<AttemptRow>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE org = ?1 AND id = ?2"),
+                params![org, id],
+                AttemptRow::from_row,
+            )
+            .optional()
         })
     }
 
@@ -202,10 +260,12 @@ pub fn delete_entity(tx: &Connection, org: &str, kind: &str, id: &str) -> rusqli
 }
 
 /// Inserts one attempt; returns its seq.
-pub fn insert_attempt(tx: &Connection, org: &str, r: &AttemptRow, json: &str) -> rusqlite::Result<i64> {
+pub fn insert_attempt(tx: &Connection, org: &str, r: &AttemptRow) -> rusqlite::Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO attempts(org, id, channel, address, customer, account, time, disposition, number_type, \
-         purpose, geocodes, status, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO attempts(org, id, channel, address, customer, account, time_ms, time_zone, disposition, \
+         number_type, purpose, geocodes, status, reason, product, product_sold, locale, key, version, created_ms, \
+         modified_ms, modified_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         org,
@@ -214,21 +274,32 @@ pub fn insert_attempt(tx: &Connection, org: &str, r: &AttemptRow, json: &str) ->
         r.address,
         r.customer,
         r.account,
-        r.time,
+        r.time_ms,
+        r.time_zone,
         r.disposition,
         r.number_type,
         r.purpose,
         r.geocodes,
         r.status,
-        json
+        r.reason,
+        r.product,
+        r.product_sold,
+        r.locale,
+        r.key,
+        r.version,
+        r.created_ms,
+        r.modified_ms,
+        r.modified_by
     ])?;
     Ok(tx.last_insert_rowid())
 }
 
-pub fn update_attempt(tx: &Connection, org: &str, id: &str, status: &str, json: &str) -> rusqlite::Result<()> {
+/// Writes a PATCHed attempt's status, reason and version stamp.
+pub fn update_attempt(tx: &Connection, org: &str, r: &AttemptRow) -> rusqlite::Result<()> {
     tx.execute(
-        "UPDATE attempts SET status = ?3, json = ?4 WHERE org = ?1 AND id = ?2",
-        params![org, id, status, json],
+        "UPDATE attempts SET status = ?3, reason = ?4, version = ?5, modified_ms = ?6, modified_by = ?7 \
+         WHERE org = ?1 AND id = ?2",
+        params![org, r.id, r.status, r.reason, r.version, r.modified_ms, r.modified_by],
     )?;
     Ok(())
 }
