@@ -338,6 +338,24 @@ impl HistoryBuilder {
         StagedGroup::new(self.window)
     }
 
+    /// [`HistoryBuilder::new_group`] with room for `rows` attempts (no regrowth copies).
+    pub fn new_group_with_capacity(&self, rows: usize) -> StagedGroup {
+        let mut g = StagedGroup::new(self.window);
+        g.time.reserve(rows);
+        g.channel.reserve(rows);
+        g.number_type.reserve(rows);
+        g.disp.reserve(rows);
+        g.purpose.reserve(rows);
+        g.geo_start.reserve(rows + 1);
+        g.geo.reserve(rows);
+        for k in &mut g.keys {
+            k.offs.reserve(rows + 1);
+            k.hash.reserve(rows);
+            k.arena.reserve(rows * 12);
+        }
+        g
+    }
+
     pub fn add_group(&mut self, g: StagedGroup) {
         self.groups.push(g);
     }

@@ -116,7 +116,7 @@ impl AppState {
             rep.orgs += 1;
             rep.exclusions += inner.engine.exclusions.len();
             rep.attempts += inner.engine.history.len();
-            rep.rules += kinds::Kind::ALL.iter().map(|k| inner.items(*k).len()).sum::<usize>();
+            rep.rules += kinds::Kind::ALL.iter().map(|k| inner.items(*k).len()).sum::<usize>() + inner.engine.exclusions.len();
             orgs.insert(name.clone(), Arc::new(org::Org::new(&name, inner, active)));
         }
         rep.millis = t0.elapsed().as_millis();

@@ -163,6 +163,106 @@ fn config_from(configs: &[Map<String, Value>; 4]) -> Result<Config, FieldError> 
     Config::try_from(&dto)
 }
 
+/// Seq ranges splitting `lo..=hi` for parallel scans.
+fn ranges(lo: i64, hi: i64, rows_hint: i64) -> Vec<(i64, i64)> {
+    let parts = if rows_hint < 100_000 { 1 } else { (rayon::current_num_threads() * 4) as i64 };
+    let step = ((hi - lo + 1) / parts).max(1);
+    (0..parts)
+        .map(|p| (lo + p * step, if p == parts - 1 { hi } else { lo + (p + 1) * step - 1 }))
+        .filter(|(a, b)| a <= b)
+        .collect()
+}
+
+/// The exclusion fields evaluation needs (a lean parse of the stored item).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeanExclusion {
+    id: Option<String>,
+    exclusion_type: Option<String>,
+    exclusion_value: Option<String>,
+    contact_list_name: Option<String>,
+    start_time: Option<String>,
+    end_time: Option<String>,
+}
+
+fn load_exclusions(store: &Store, org: &str) -> anyhow::Result<RuleSet> {
+    use rayon::prelude::*;
+    let kind = Kind::Exclusion.plural();
+    let (lo, hi) = store.entity_span(org, kind)?;
+    let parts = ranges(lo, hi, hi - lo + 1)
+        .par_iter()
+        .map(|&(a, b)| {
+            let mut v = Vec::new();
+            let mut err = None;
+            store.scan_entity_range(org, kind, a, b, |text| {
+                let r = serde_json::from_str::<LeanExclusion>(text).map_err(|e| e.to_string()).and_then(|l| {
+                    let d = ExclusionDto {
+                        id: l.id,
+                        exclusion_type: l.exclusion_type,
+                        exclusion_value: l.exclusion_value,
+                        contact_list_name: l.contact_list_name,
+                        start_time: l.start_time,
+                        end_time: l.end_time,
+                        ..Default::default()
+                    };
+                    Exclusion::try_from(&d).map_err(|e| e.to_string())
+                });
+                match r {
+                    Ok(e) => {
+                        v.push(e);
+                        true
+                    }
+                    Err(e) => {
+                        err = Some(anyhow::anyhow!("store: org {org}: exclusion: {e}"));
+                        false
+                    }
+                }
+            })?;
+            err.map_or(Ok(v), Err)
+        })
+        .collect::<anyhow::Result<Vec<Vec<Exclusion>>>>()?;
+    let mut rules = RuleSet::default();
+    rules.no_compact = true;
+    parts.into_iter().flatten().for_each(|e| rules.add_exclusion(e));
+    Ok(rules)
+}
+
+/// The org's history, and (seq, history index) of each enabled attempt.
+fn load_history(store: &Store, org: &str) -> anyhow::Result<(crate::engine::History, Vec<(i64, u32)>)> {
+    use rayon::prelude::*;
+    let hb = HistoryBuilder::default();
+    let (lo, hi, n) = store.attempt_span(org)?;
+    let groups = ranges(lo, hi, n)
+        .par_iter()
+        .map(|&(a, b)| {
+            let mut g = hb.new_group_with_capacity((b - a + 1).max(0) as usize);
+            let mut seqs = Vec::new();
+            let mut err = None;
+            store.scan_history(org, a, b, |seq, at| match g.push(at, std::iter::empty()) {
+                Ok(()) => {
+                    if at.status == Some("Enabled") {
+                        seqs.push(seq);
+                    }
+                    true
+                }
+                Err(e) => {
+                    err = Some(anyhow::anyhow!("store: org {org}: attempt seq {seq}: {e}"));
+                    false
+                }
+            })?;
+            err.map_or(Ok((g, seqs)), Err)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut hb = hb;
+    let mut hidx = Vec::new();
+    for (g, seqs) in groups {
+        let base = hidx.len() as u32;
+        hidx.extend(seqs.into_iter().enumerate().map(|(i, s)| (s, base + i as u32)));
+        hb.add_group(g);
+    }
+    Ok((hb.build(), hidx))
+}
+
 /// Everything of one org behind its lock.
 #[derive(Debug)]
 pub struct OrgInner {
@@ -334,25 +434,13 @@ impl OrgInner {
         }
     }
 
-    /// Rebuilds an org from the store (server start).
+    /// Rebuilds an org from the store (server start). Exclusions and attempts
+    /// can number millions: both are read by seq ranges on parallel
+    /// connections, and the two run side by side.
     pub fn load(store: &Store, org: &str) -> anyhow::Result<OrgInner> {
-        use rayon::prelude::*;
+        let t0 = std::time::Instant::now();
         let mut inner = OrgInner::empty();
-        let entities = store.entities(org)?;
-        // Exclusions can number millions: parse them in parallel straight into DTOs.
-        let exclusions: Vec<Exclusion> = entities
-            .par_iter()
-            .filter(|(kind, _, _)| kind == Kind::Exclusion.plural())
-            .map(|(_, id, text)| {
-                let d: ExclusionDto = serde_json::from_str(text)
-                    .map_err(|e| anyhow::anyhow!("store: org {org} exclusion {id}: {e}"))?;
-                Exclusion::try_from(&d).map_err(|e| anyhow::anyhow!("store: org {org} exclusion {id}: {e}"))
-            })
-            .collect::<anyhow::Result<_>>()?;
-        let mut rules = RuleSet::default();
-        rules.no_compact = true;
-        exclusions.into_iter().for_each(|e| rules.add_exclusion(e));
-        for (kind, id, text) in entities {
+        for (kind, id, text) in store.small_entities(org)? {
             if let Some(ck) = ConfigKind::from_store_kind(&kind) {
                 inner.configs[ck as usize] = parse_item(&text);
             } else if let Some(k) = Kind::from_plural(&kind) {
@@ -360,31 +448,53 @@ impl OrgInner {
             }
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
-        let mut hb = HistoryBuilder::default();
-        let mut next = 0u32;
-        let mut err = None;
-        store.scan_attempts(org, |r| {
-            match hb.push(&attempt_of(&r, &r.status), std::iter::empty()) {
-                Ok(()) if r.status == "Enabled" => {
-                    inner.hidx.push((r.seq, next));
-                    next += 1;
-                }
-                Ok(()) => {}
-                Err(e) => {
-                    err = Some(format!("attempt {}: {e}", r.id));
-                    return false;
-                }
-            }
-            true
-        })?;
-        if let Some(e) = err {
-            anyhow::bail!("store: org {org}: {e}");
-        }
-        inner.engine = Engine::new(rules, hb.build(), config);
+        let (rules, history) = rayon::join(|| load_exclusions(store, org), || load_history(store, org));
+        let (rules, (history, hidx)) = (rules?, history?);
+        inner.hidx = hidx;
+        let t_read = t0.elapsed();
+        inner.engine = Engine::new(rules, history, config);
         inner.refresh(Kind::Cct);
         inner.refresh(Kind::Quota);
         inner.refresh(Kind::AttemptTracker);
+        if std::env::var_os("SCRUB_TIMINGS").is_some() {
+            eprintln!("scrub serve: org {org}: read {:?}, index {:?}", t_read, t0.elapsed() - t_read);
+        }
         Ok(inner)
+    }
+
+    /// One stored item (exclusions are read from the store: a million of them
+    /// stay out of memory; the engine holds their domain form).
+    pub fn get_item(&self, store: &Store, org: &str, k: Kind, id: &str) -> ApiResult<Option<Map<String, Value>>> {
+        if k == Kind::Exclusion {
+            return Ok(store.entity(org, k.plural(), id)?.map(|t| parse_item(&t)));
+        }
+        Ok(self.items(k).get(id))
+    }
+
+    /// Every stored item of a kind in creation order; `f` returns false to stop.
+    pub fn scan_items(
+        &self,
+        store: &Store,
+        org: &str,
+        k: Kind,
+        mut f: impl FnMut(Map<String, Value>) -> bool,
+    ) -> ApiResult<()> {
+        if k == Kind::Exclusion {
+            store.scan_entities(org, k.plural(), |t| f(parse_item(t)))?;
+            return Ok(());
+        }
+        for i in self.items(k).iter() {
+            if !f(i) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, k: Kind, id: &str, text: String) {
+        if k != Kind::Exclusion {
+            self.items[kind_ix(k)].put_text(id, text.into());
+        }
     }
 
     pub fn items(&self, k: Kind) -> &Items {
@@ -467,7 +577,8 @@ impl OrgInner {
             _ => None,
         };
         if let Some(old_id) = existing {
-            let stored = self.items(k).get(&old_id).ok_or_else(|| ApiError::internal("identity index"))?;
+            let stored =
+                self.get_item(store, org, k, &old_id)?.ok_or_else(|| ApiError::internal("identity index"))?;
             if let (Rule::Exclusion(n), Ok(Rule::Exclusion(o))) = (&rule, rule_of(k, &stored)) {
                 let later = match (o.end, n.end) {
                     (None, _) => false,
@@ -494,7 +605,7 @@ impl OrgInner {
         stamp(&mut item, k.item_kind(), 1, &format_instant(actor.now), actor);
         let text = Value::Object(item.clone()).to_string();
         store.tx(|tx| store::put_entity(tx, org, k.plural(), &id, &text))?;
-        self.items[kind_ix(k)].put_text(&id, text.into());
+        self.remember(k, &id, text);
         self.apply(k, None, Some(rule));
         Ok((true, item))
     }
@@ -519,7 +630,7 @@ impl OrgInner {
         let text = Value::Object(item.clone()).to_string();
         store.tx(|tx| store::put_entity(tx, org, k.plural(), id, &text))?;
         let old = rule_of(k, stored).ok();
-        self.items[kind_ix(k)].put_text(id, text.into());
+        self.remember(k, id, text);
         self.apply(k, old, Some(rule));
         Ok(item)
     }
@@ -534,7 +645,7 @@ impl OrgInner {
         body: &Map<String, Value>,
         actor: &Actor<'_>,
     ) -> ApiResult<Map<String, Value>> {
-        let stored = self.items(k).get(id).ok_or_else(|| ApiError::not_found(k.singular(), id))?;
+        let stored = self.get_item(store, org, k, id)?.ok_or_else(|| ApiError::not_found(k.singular(), id))?;
         check_version(body, &stored)?;
         let (fields, rule) = validate(k, body, id)?;
         if let Rule::Quota(q) = &rule {
@@ -553,7 +664,7 @@ impl OrgInner {
     }
 
     pub fn delete(&mut self, store: &Store, org: &str, k: Kind, id: &str) -> ApiResult<()> {
-        let stored = self.items(k).get(id).ok_or_else(|| ApiError::not_found(k.singular(), id))?;
+        let stored = self.get_item(store, org, k, id)?.ok_or_else(|| ApiError::not_found(k.singular(), id))?;
         store.tx(|tx| store::delete_entity(tx, org, k.plural(), id))?;
         self.items[kind_ix(k)].remove(id);
         self.apply(k, rule_of(k, &stored).ok(), None);

@@ -191,14 +191,15 @@ async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, Strin
     let o = st.org(&org);
     let inner = read(&o.inner);
     let (mut total, mut page) = (0usize, Vec::new());
-    for item in inner.items(k).iter() {
+    inner.scan_items(&st.store, &org, k, |item| {
         if query.matches(&item) {
             if total >= query.start && page.len() < query.max {
                 page.push(Value::Object(item));
             }
             total += 1;
         }
-    }
+        true
+    })?;
     let body = query.body(&format!("{}Collection", k.item_kind()), k.plural(), &path, total, page);
     Ok(Json(body).into_response())
 }
@@ -224,8 +225,8 @@ async fn get_item(State(st): St, Path((ver, org, coll, id)): Path<(String, Strin
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
     let inner = read(&o.inner);
-    let item = inner.items(k).get(&id).ok_or_else(|| ApiError::not_found(k.singular(), &id))?;
-    Ok(Json(Value::Object(item.clone())).into_response())
+    let item = inner.get_item(&st.store, &org, k, &id)?.ok_or_else(|| ApiError::not_found(k.singular(), &id))?;
+    Ok(Json(Value::Object(item)).into_response())
 }
 
 async fn update(

@@ -156,6 +156,7 @@ impl AttemptRow {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    path: std::path::PathBuf,
 }
 
 pub fn open_connection(path: &Path, full_sync: bool) -> rusqlite::Result<Connection> {
@@ -173,7 +174,7 @@ impl Store {
         let path = dir.join(DB_FILE);
         let conn = open_connection(&path, full_sync)
             .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", path.display()))?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Mutex::new(conn), path })
     }
 
     /// Runs `f` in one transaction and commits it.
@@ -201,19 +202,89 @@ impl Store {
         })
     }
 
-    /// Every entity of an org, in creation order: (kind, id, json).
-    pub fn entities(&self, org: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
+    /// An org's entities other than exclusions (rules in the thousands and the
+    /// configurations), in creation order: (kind, id, json).
+    pub fn small_entities(&self, org: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT kind, id, json FROM entities WHERE org = ?1 ORDER BY seq")?;
+            let mut st = c.prepare(
+                "SELECT kind, id, json FROM entities WHERE org = ?1 AND kind <> 'exclusions' ORDER BY seq",
+            )?;
             let v = st.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
             v
         })
     }
 
+    pub fn entity(&self, org: &str, kind: &str, id: &str) -> rusqlite::Result<Option<String>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT json FROM entities WHERE org = ?1 AND kind = ?2 AND id = ?3")?
+                .query_row(params![org, kind, id], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    /// An org's entities of one kind in creation order; `f` returns false to stop.
+    pub fn scan_entities(&self, org: &str, kind: &str, mut f: impl FnMut(&str) -> bool) -> rusqlite::Result<()> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT json FROM entities WHERE +org = ?1 AND +kind = ?2 ORDER BY seq")?;
+            let mut rows = st.query(params![org, kind])?;
+            while let Some(r) = rows.next()? {
+                let s: String = r.get(0)?;
+                if !f(&s) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// (min seq, max seq) of an org's entities of one kind.
+    pub fn entity_span(&self, org: &str, kind: &str) -> rusqlite::Result<(i64, i64)> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT coalesce(min(seq), 0), coalesce(max(seq), -1) FROM entities WHERE org = ?1 AND kind = ?2",
+                params![org, kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })
+    }
+
+    /// Entities of one kind with `lo ≤ seq ≤ hi`, on a connection of its own
+    /// (start-up reads ranges in parallel): `f(json)`.
+    pub fn scan_entity_range(
+        &self,
+        org: &str,
+        kind: &str,
+        lo: i64,
+        hi: i64,
+        mut f: impl FnMut(&str) -> bool,
+    ) -> rusqlite::Result<()> {
+        let c = self.reader()?;
+        let mut st =
+            c.prepare("SELECT json FROM entities WHERE seq BETWEEN ?3 AND ?4 AND +org = ?1 AND +kind = ?2 ORDER BY seq")?;
+        let mut rows = st.query(params![org, kind, lo, hi])?;
+        while let Some(r) = rows.next()? {
+            if let rusqlite::types::ValueRef::Text(t) = r.get_ref(0)? {
+                if !f(std::str::from_utf8(t).unwrap_or("")) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A read-only connection of its own (parallel start-up scans).
+    fn reader(&self) -> rusqlite::Result<Connection> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let c = Connection::open_with_flags(&self.path, flags)?;
+        // Map the file instead of copying pages through SQLite's cache.
+        c.pragma_update(None, "mmap_size", 1i64 << 40)?;
+        Ok(c)
+    }
+
     /// An org's attempts in insertion order; `f` returns false to stop.
     pub fn scan_attempts(&self, org: &str, mut f: impl FnMut(AttemptRow) -> bool) -> rusqlite::Result<()> {
         self.read(|c| {
-            let mut st = c.prepare(&format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE org = ?1 ORDER BY seq"))?;
+            let mut st = c.prepare(&format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE +org = ?1 ORDER BY seq"))?;
             let mut rows = st.query([org])?;
             while let Some(r) = rows.next()? {
                 if !f(AttemptRow::from_row(r)?) {
@@ -222,6 +293,63 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// (min seq, max seq, rows) of an org's attempts.
+    pub fn attempt_span(&self, org: &str) -> rusqlite::Result<(i64, i64, i64)> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT coalesce(min(seq), 0), coalesce(max(seq), -1), count(*) FROM attempts WHERE org = ?1",
+                [org],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+    }
+
+    /// Reads the history columns of an org's attempts with `lo ≤ seq ≤ hi` on a
+    /// connection of its own (start-up reads ranges in parallel), borrowing the
+    /// text instead of allocating it: `f(seq, attempt)`.
+    pub fn scan_history(
+        &self,
+        org: &str,
+        lo: i64,
+        hi: i64,
+        mut f: impl FnMut(i64, &crate::model::Attempt<'_>) -> bool,
+    ) -> rusqlite::Result<()> {
+        let c = self.reader()?;
+        let mut st = c.prepare(
+            "SELECT seq, channel, address, customer, account, time_ms, disposition, number_type, purpose, geocodes, \
+             status FROM attempts WHERE seq BETWEEN ?2 AND ?3 AND +org = ?1 ORDER BY seq",
+        )?;
+        let mut rows = st.query(params![org, lo, hi])?;
+        fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+            match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) => Ok(std::str::from_utf8(t).ok()),
+                _ => Ok(None),
+            }
+        }
+        while let Some(r) = rows.next()? {
+            let seq: i64 = r.get(0)?;
+            let time_ms: i64 = r.get(5)?;
+            let a = crate::model::Attempt {
+                contact_channel: text(r, 1)?,
+                contact_address: text(r, 2)?,
+                customer: text(r, 3)?,
+                account_number: text(r, 4)?,
+                time_of_contact: None,
+                time: Some(chrono::DateTime::from_timestamp_millis(time_ms).unwrap_or_default()),
+                disposition: text(r, 6)?,
+                number_type: None,
+                purpose: text(r, 8)?,
+                geocodes: text(r, 9)?,
+                status: text(r, 10)?,
+                number_type_int: r.get(7)?,
+            };
+            if !f(seq, &a) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub fn attempt(&self, org: &str, id: &str) -> rusqlite::Result<Option<AttemptRow>> {
