@@ -18,6 +18,9 @@ pub struct Active {
 
 #[derive(Debug, Default)]
 pub struct ActiveSet {
+    /// (expiry, key) in insertion order: with one lifetime per org it is nearly
+    /// sorted, so purging pops from the front in amortised O(1).
+    queue: std::collections::VecDeque<(DateTime<Utc>, String)>,
     by_key: AHashMap<String, Active>,
     by_address: AHashMap<String, AHashSet<String>>,
     by_customer: AHashMap<String, AHashSet<String>>,
@@ -55,6 +58,7 @@ impl ActiveSet {
 
     pub fn put(&mut self, key: &str, a: Active) {
         self.remove(key);
+        self.queue.push_back((a.expires, key.to_string()));
         link(&mut self.by_address, &a.address, key);
         link(&mut self.by_customer, &a.customer, key);
         link(&mut self.by_account, &a.account, key);
@@ -69,13 +73,28 @@ impl ActiveSet {
         Some(a)
     }
 
-    /// Drops expired records (called now and then; lookups ignore them anyway).
-    pub fn purge(&mut self, now: DateTime<Utc>) -> Vec<String> {
-        let dead: Vec<String> = self.by_key.iter().filter(|(_, a)| a.expires <= now).map(|(k, _)| k.clone()).collect();
-        for k in &dead {
-            self.remove(k);
+    /// Drops records that expired by `now` from the front of the queue (lookups
+    /// ignore expired records anyway; this only bounds memory). Returns how many.
+    pub fn purge(&mut self, now: DateTime<Utc>) -> usize {
+        let mut n = 0;
+        while let Some((exp, _)) = self.queue.front() {
+            if *exp > now {
+                break;
+            }
+            let (exp, key) = self.queue.pop_front().expect("front exists");
+            // A refreshed or removed record has another (or no) entry: skip stale ones.
+            if self.by_key.get(&key).is_some_and(|a| a.expires == exp) {
+                self.remove(&key);
+                n += 1;
+            }
         }
-        dead
+        // Refreshes leave stale entries behind; rebuild when they dominate.
+        if self.queue.len() > 2 * self.by_key.len() + 1024 {
+            let mut q: Vec<(DateTime<Utc>, String)> = self.by_key.iter().map(|(k, a)| (a.expires, k.clone())).collect();
+            q.sort();
+            self.queue = q.into();
+        }
+        n
     }
 
     fn other_live(&self, m: &AHashMap<String, AHashSet<String>>, v: &str, key: &str, now: DateTime<Utc>) -> bool {
@@ -98,5 +117,42 @@ impl ActiveRecords for ActiveSet {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_instant;
+
+    fn rec(addr: &str, cust: &str, acct: &str, key: &str) -> Record {
+        let mut r = Record::default();
+        r.address = addr.into();
+        r.customer = cust.into();
+        r.account = acct.into();
+        r.key = key.into();
+        r
+    }
+
+    #[test]
+    fn blocks_by_address_then_customer_then_account_and_expires() {
+        let t = |s: &str| parse_instant(s).unwrap();
+        let mut s = ActiveSet::default();
+        let a = |x: &str, c: &str, k: &str, e: &str| Active { address: x.into(), customer: c.into(), account: k.into(), expires: t(e) };
+        s.put("k1", a("555", "C1", "A1", "2026-01-01T02:00:00Z"));
+        let now = t("2026-01-01T01:00:00Z");
+        assert_eq!(s.block(&rec("555", "C1", "A1", "other"), false, now), Some(BlockKind::ContactAddress));
+        assert_eq!(s.block(&rec("555", "C1", "A1", "other"), true, now), Some(BlockKind::Customer));
+        assert_eq!(s.block(&rec("777", "C2", "A1", ""), false, now), Some(BlockKind::Account));
+        assert_eq!(s.block(&rec("555", "C1", "A1", "k1"), false, now), None, "its own key");
+        assert_eq!(s.block(&rec("555", "C1", "A1", "x"), false, t("2026-01-01T02:00:00Z")), None, "expired at the instant");
+        // Refresh keeps one record; purge drops only what expired.
+        s.put("k1", a("555", "C1", "A1", "2026-01-01T03:00:00Z"));
+        s.put("k2", a("556", "C2", "A2", "2026-01-01T03:30:00Z"));
+        assert_eq!(s.purge(t("2026-01-01T03:15:00Z")), 1);
+        assert!(s.live("k1", now).is_none() && s.live("k2", now).is_some());
+        assert_eq!(s.remove("k2").map(|x| x.customer), Some("C2".to_string()));
+        assert!(s.is_empty());
+        assert_eq!(s.block(&rec("555", "C1", "A1", "x"), false, now), None);
     }
 }

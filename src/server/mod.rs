@@ -80,6 +80,7 @@ pub fn load_tokens(path: &Path) -> anyhow::Result<Vec<TokenEntry>> {
 #[derive(Debug)]
 pub struct AppState {
     pub store: store::Store,
+    pub active_writer: store::ActiveWriter,
     tokens: AHashMap<String, TokenEntry>,
     orgs: RwLock<AHashMap<String, Arc<org::Org>>>,
     pub clock: Clock,
@@ -121,7 +122,8 @@ impl AppState {
         }
         rep.millis = t0.elapsed().as_millis();
         let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
-        let st = AppState { store, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
+        let active_writer = store::ActiveWriter::start(store.path(), full_sync)?;
+        let st = AppState { store, active_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))
     }
 

@@ -283,7 +283,13 @@ async fn config_patch(
 
 // ------------------------------------------------------------------ checks
 
-fn check(st: &AppState, org: &str, req: &ComplianceStatusesInsertRequestV4) -> ApiResult<Response> {
+/// Evaluates one record (SPEC §3–§9) and, when allowed, makes or refreshes
+/// its active record (SPEC §8). Returns the response and the pending commit.
+fn check(
+    st: &AppState,
+    org: &str,
+    req: &ComplianceStatusesInsertRequestV4,
+) -> ApiResult<(Response, Option<tokio::sync::oneshot::Receiver<Result<(), String>>>)> {
     let rec = Record::from_request(req, st.default_zone)?;
     let now = st.clock.now();
     let o = st.org(org);
@@ -291,27 +297,40 @@ fn check(st: &AppState, org: &str, req: &ComplianceStatusesInsertRequestV4) -> A
     let mut active = lock(&o.active);
     let d = evaluate_with(&inner.engine, &rec, now, Some(&*active));
     let cfg = &inner.engine.config;
+    let mut commit = None;
     let key = if !d.restricted() && cfg.enable_active_record_feature {
-        let key = if rec.key.is_empty() { uuid::Uuid::new_v4().to_string() } else { rec.key.clone() };
+        let key = if rec.key.is_empty() { super::org::new_id() } else { rec.key.clone() };
         let expires = now + chrono::Duration::minutes(cfg.life_time_of_active_record);
-        let a = Active {
+        commit = Some(st.active_writer.submit(store::ActiveOp::Put {
+            org: org.to_string(),
+            key: key.clone(),
             address: rec.address.clone(),
             customer: rec.customer.clone(),
             account: rec.account.clone(),
-            expires,
-        };
-        st.store.tx(|tx| {
-            store::put_active(tx, org, &key, (&a.address, &a.customer, &a.account), expires.timestamp_millis())
-        })?;
+            expires_ms: expires.timestamp_millis(),
+        }));
+        let a = Active { address: rec.address.clone(), customer: rec.customer.clone(), account: rec.account.clone(), expires };
         active.put(&key, a);
-        if active.len() % 4096 == 0 {
-            active.purge(now);
-        }
+        active.purge(now);
         Some(key)
     } else {
         None
     };
-    Ok(Json(d.to_response(key)).into_response())
+    Ok((Json(d.to_response(key)).into_response(), commit))
+}
+
+/// Sends the check's answer once its active record is committed.
+async fn committed(
+    r: (Response, Option<tokio::sync::oneshot::Receiver<Result<(), String>>>),
+) -> ApiResult<Response> {
+    if let Some(rx) = r.1 {
+        match rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(ApiError::internal(e)),
+            Err(_) => return Err(ApiError::internal("store: the writer stopped")),
+        }
+    }
+    Ok(r.0)
 }
 
 async fn check_post(
@@ -321,7 +340,8 @@ async fn check_post(
 ) -> ApiResult<Response> {
     need_v4(&ver, &format!("/via/{ver}/organizations/{org}/compliance/complianceStatuses"))?;
     let req: ComplianceStatusesInsertRequestV4 = crate::io::rules::dto_from_value(Value::Object(body))?;
-    check(&st, &org, &req)
+    let r = check(&st, &org, &req)?;
+    committed(r).await
 }
 
 async fn check_get(State(st): St, Path((ver, org)): Path<(String, String)>, q: Params) -> ApiResult<Response> {
@@ -348,7 +368,8 @@ async fn check_get(State(st): St, Path((ver, org)): Path<(String, String)>, q: P
             _ => {}
         }
     }
-    check(&st, &org, &req)
+    let r = check(&st, &org, &req)?;
+    committed(r).await
 }
 
 // --------------------------------------------------------- contact attempts
