@@ -122,7 +122,7 @@ impl AppState {
         }
         rep.millis = t0.elapsed().as_millis();
         let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
-        let active_writer = store::ActiveWriter::start(store.path(), full_sync)?;
+        let active_writer = store.active_writer();
         let st = AppState { store, active_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))
     }

@@ -275,9 +275,13 @@ pub struct OrgInner {
     hidx_extra: AHashMap<i64, u32>,
 }
 
+/// Lock order: `mutations`, then `inner`, then `active`.
 #[derive(Debug)]
 pub struct Org {
     pub name: String,
+    /// Serialises this org's mutations, so a contact attempt can commit to
+    /// the store without holding `inner` exclusively (checks keep running).
+    pub mutations: Mutex<()>,
     pub inner: RwLock<OrgInner>,
     pub active: Mutex<ActiveSet>,
 }
@@ -708,16 +712,9 @@ impl OrgInner {
 
     /// Saves a contact attempt (SPEC §8) and, with product and productSold, adds
     /// to that product's quota (SPEC §6), in one transaction.
-    pub fn save_attempt(
-        &mut self,
-        store: &Store,
-        org: &str,
-        na: &NewAttempt,
-        active_key: Option<&str>,
-        actor: &Actor<'_>,
-    ) -> ApiResult<Map<String, Value>> {
-        let id = new_id();
-        let row = na.row(&id, actor);
+    /// Phase 1 of saving an attempt (shared lock): its row and the quota change.
+    pub fn prepare_attempt(&self, na: &NewAttempt, actor: &Actor<'_>) -> PreparedAttempt {
+        let row = na.row(&new_id(), actor);
         let sold = row.product_sold.unwrap_or(0);
         let quota = match (row.product.as_deref(), sold) {
             (Some(p), n) if n != 0 => {
@@ -729,35 +726,28 @@ impl OrgInner {
                         i.insert("version".into(), v.into());
                         i.insert("lastModifiedTime".into(), format_instant(actor.now).into());
                         i.insert("lastModifiedBy".into(), actor.user.into());
-                        Some(i)
+                        let id = i.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+                        Some((id, Value::Object(i).to_string()))
                     }
                     _ => None,
                 })
             }
             _ => None,
         };
-        let qtext = quota.as_ref().map(|q| Value::Object(q.clone()).to_string());
-        let seq = store.tx(|tx| {
-            let seq = store::insert_attempt(tx, org, &row)?;
-            if let (Some(q), Some(t)) = (&quota, &qtext) {
-                let qid = q.get("id").and_then(Value::as_str).unwrap_or("");
-                store::put_entity(tx, org, Kind::Quota.plural(), qid, t)?;
-            }
-            if let Some(k) = active_key {
-                store::delete_active(tx, org, k)?;
-            }
-            Ok(seq)
-        })?;
+        PreparedAttempt { row, quota }
+    }
+
+    /// Phase 3 (exclusive lock, after the commit): index the attempt, apply the quota.
+    pub fn apply_attempt(&mut self, p: PreparedAttempt, seq: i64, na: &NewAttempt) -> ApiResult<Map<String, Value>> {
         let extra = na.geocodes_list.iter().map(String::as_str);
         if let Some(i) = self.engine.append_attempt(&na.attempt(), extra)? {
             self.hidx_extra.insert(seq, i);
         }
-        if let (Some(q), Some(t)) = (quota, qtext) {
-            let qid = q.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-            self.items[kind_ix(Kind::Quota)].put_text(&qid, t.into());
+        if let Some((qid, text)) = p.quota {
+            self.items[kind_ix(Kind::Quota)].put_text(&qid, text.into());
             self.refresh(Kind::Quota);
         }
-        Ok(row.to_json())
+        Ok(p.row.to_json())
     }
 
     fn history_index(&self, seq: i64) -> Option<u32> {
@@ -822,6 +812,30 @@ impl OrgInner {
     }
 }
 
+/// A contact attempt ready to commit: its row and its quota item's new text.
+#[derive(Debug)]
+pub struct PreparedAttempt {
+    pub row: AttemptRow,
+    pub quota: Option<(String, String)>,
+}
+
+impl PreparedAttempt {
+    /// Phase 2 (no org lock): the attempt, its quota change and the used key's
+    /// active record go to the store in one transaction. Returns the seq.
+    pub fn commit(&self, store: &Store, org: &str, active_key: Option<&str>) -> rusqlite::Result<i64> {
+        store.tx(|tx| {
+            let seq = store::insert_attempt(tx, org, &self.row)?;
+            if let Some((qid, text)) = &self.quota {
+                store::put_entity(tx, org, Kind::Quota.plural(), qid, text)?;
+            }
+            if let Some(k) = active_key {
+                store::delete_active(tx, org, k)?;
+            }
+            Ok(seq)
+        })
+    }
+}
+
 /// Ids sort by creation time (UUID v7), so store inserts append to the B-tree.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -829,7 +843,7 @@ pub fn new_id() -> String {
 
 impl Org {
     pub fn new(name: &str, inner: OrgInner, active: ActiveSet) -> Org {
-        Org { name: name.to_string(), inner: RwLock::new(inner), active: Mutex::new(active) }
+        Org { name: name.to_string(), mutations: Mutex::new(()), inner: RwLock::new(inner), active: Mutex::new(active) }
     }
 }
 

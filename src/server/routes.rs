@@ -115,10 +115,10 @@ async fn log(State(st): St, req: Request, next: Next) -> Response {
     resp
 }
 
-/// A JSON object body: wrong content type → 415, malformed → 400.
-pub struct JsonObject(pub Map<String, Value>);
+/// A JSON body's bytes: wrong content type → 415.
+pub struct JsonBytes(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -135,11 +135,27 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), "body", "invalid", e.body_text()))?;
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => Ok(JsonObject(m)),
-            Ok(_) => Err(ApiError::bad_request("body", "the body must be a JSON object")),
-            Err(e) => Err(ApiError::bad_request("body", format!("malformed JSON: {e}"))),
-        }
+        Ok(JsonBytes(bytes))
+    }
+}
+
+fn object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::bad_request("body", "the body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request("body", format!("malformed JSON: {e}"))),
+    }
+}
+
+/// A JSON object body: wrong content type → 415, malformed → 400.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBytes(b) = JsonBytes::from_request(req, state).await?;
+        object(&b).map(JsonObject)
     }
 }
 
@@ -213,6 +229,7 @@ async fn create(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
+    let _serial = lock(&o.mutations);
     let mut inner = write(&o.inner);
     let (created, item) = inner.create(&st.store, &org, k, &body, &actor(&st, &c))?;
     let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
@@ -238,6 +255,7 @@ async fn update(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
+    let _serial = lock(&o.mutations);
     let mut inner = write(&o.inner);
     let item = inner.update(&st.store, &org, k, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
@@ -247,6 +265,7 @@ async fn delete_item(State(st): St, Path((ver, org, coll, id)): Path<(String, St
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
+    let _serial = lock(&o.mutations);
     let mut inner = write(&o.inner);
     inner.delete(&st.store, &org, k, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -276,6 +295,7 @@ async fn config_patch(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/configurations");
     let ck = config_kind(&ver, &coll, &path)?;
     let o = st.org(&org);
+    let _serial = lock(&o.mutations);
     let mut inner = write(&o.inner);
     let item = inner.patch_config(&st.store, &org, ck, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
@@ -336,10 +356,15 @@ async fn committed(
 async fn check_post(
     State(st): St,
     Path((ver, org)): Path<(String, String)>,
-    JsonObject(body): JsonObject,
+    JsonBytes(body): JsonBytes,
 ) -> ApiResult<Response> {
     need_v4(&ver, &format!("/via/{ver}/organizations/{org}/compliance/complianceStatuses"))?;
-    let req: ComplianceStatusesInsertRequestV4 = crate::io::rules::dto_from_value(Value::Object(body))?;
+    // The common, well-formed body straight into the request type; anything
+    // else goes the slow way, which names the offending field.
+    let req: ComplianceStatusesInsertRequestV4 = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => crate::io::rules::dto_from_value(Value::Object(object(&body)?))?,
+    };
     let r = check(&st, &org, &req)?;
     committed(r).await
 }
@@ -396,30 +421,41 @@ async fn attempt_post(
     };
     let key = body.get("key").and_then(Value::as_str).map(str::trim).filter(|k| !k.is_empty()).map(str::to_string);
     let o = st.org(&org);
-    let mut inner = write(&o.inner);
-    let mut active = lock(&o.active);
-    let feature = inner.engine.config.enable_active_record_feature;
+    let _serial = lock(&o.mutations);
+    let feature = read(&o.inner).engine.config.enable_active_record_feature;
     if op == OperationType::CancelContact {
         let key = key.ok_or_else(|| ApiError::bad_request("key", "is required to cancel a contact"))?;
         st.store.tx(|tx| store::delete_active(tx, &org, &key))?;
-        active.remove(&key);
+        lock(&o.active).remove(&key);
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     let na = NewAttempt::parse(&body, actor.now)?;
     let check_key = op == OperationType::SaveContactWithKeyCheck && feature;
-    if check_key {
+    // Take the key's active record out first, so two saves with one key cannot both pass.
+    let taken = if check_key {
         let k = key.as_deref().ok_or_else(|| {
             ApiError::bad_request("key", "is required (the key of the compliance check), or use SaveContactNoKeyCheck")
         })?;
+        let mut active = lock(&o.active);
         if active.live(k, actor.now).is_none() {
             return Err(ApiError::bad_request("key", format!("no live active record for key '{k}'")));
         }
-    }
+        active.remove(k)
+    } else {
+        None
+    };
     let used_key = if check_key { key.as_deref() } else { None };
-    let item = inner.save_attempt(&st.store, &org, &na, used_key, &actor)?;
-    if let Some(k) = used_key {
-        active.remove(k);
-    }
+    let prepared = read(&o.inner).prepare_attempt(&na, &actor);
+    let seq = match prepared.commit(&st.store, &org, used_key) {
+        Ok(seq) => seq,
+        Err(e) => {
+            if let (Some(k), Some(a)) = (used_key, taken) {
+                lock(&o.active).put(k, a);
+            }
+            return Err(e.into());
+        }
+    };
+    let item = write(&o.inner).apply_attempt(prepared, seq, &na)?;
     let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, format!("{path}/{id}"))], Json(Value::Object(item))).into_response())
 }
@@ -456,6 +492,7 @@ async fn attempt_patch(
 ) -> ApiResult<Response> {
     need_v4(&ver, &format!("/via/{ver}/organizations/{org}/compliance/contactAttempts/{id}"))?;
     let o = st.org(&org);
+    let _serial = lock(&o.mutations);
     let mut inner = write(&o.inner);
     let item = inner.patch_attempt(&st.store, &org, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())

@@ -155,7 +155,10 @@ impl AttemptRow {
 
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    /// The one writing connection (shared with the [`ActiveWriter`]): two
+    /// writing connections would meet in SQLite's busy handler, which sleeps
+    /// for milliseconds; a mutex hands over in microseconds.
+    conn: std::sync::Arc<Mutex<Connection>>,
     path: std::path::PathBuf,
 }
 
@@ -177,13 +180,18 @@ impl Store {
         &self.path
     }
 
+    /// A writer for active records on this store's connection.
+    pub fn active_writer(&self) -> ActiveWriter {
+        ActiveWriter::start(self.conn.clone())
+    }
+
     pub fn open(dir: &Path, full_sync: bool) -> anyhow::Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create data dir {}: {e}", dir.display()))?;
         let path = dir.join(DB_FILE);
         let conn = open_connection(&path, full_sync)
             .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", path.display()))?;
         spawn_checkpointer(path.clone());
-        Ok(Store { conn: Mutex::new(conn), path })
+        Ok(Store { conn: std::sync::Arc::new(Mutex::new(conn)), path })
     }
 
     /// Runs `f` in one transaction and commits it.
@@ -233,7 +241,8 @@ impl Store {
 
     /// An org's entities of one kind in creation order; `f` returns false to stop.
     pub fn scan_entities(&self, org: &str, kind: &str, mut f: impl FnMut(&str) -> bool) -> rusqlite::Result<()> {
-        self.read(|c| {
+        let c = self.reader()?;
+        {
             let mut st = c.prepare("SELECT json FROM entities WHERE +org = ?1 AND +kind = ?2 ORDER BY seq")?;
             let mut rows = st.query(params![org, kind])?;
             while let Some(r) = rows.next()? {
@@ -243,7 +252,7 @@ impl Store {
                 }
             }
             Ok(())
-        })
+        }
     }
 
     /// (min seq, max seq) of an org's entities of one kind.
@@ -292,16 +301,15 @@ impl Store {
 
     /// An org's attempts in insertion order; `f` returns false to stop.
     pub fn scan_attempts(&self, org: &str, mut f: impl FnMut(AttemptRow) -> bool) -> rusqlite::Result<()> {
-        self.read(|c| {
-            let mut st = c.prepare(&format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE +org = ?1 ORDER BY seq"))?;
-            let mut rows = st.query([org])?;
-            while let Some(r) = rows.next()? {
-                if !f(AttemptRow::from_row(r)?) {
-                    break;
-                }
+        let c = self.reader()?;
+        let mut st = c.prepare(&format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE +org = ?1 ORDER BY seq"))?;
+        let mut rows = st.query([org])?;
+        while let Some(r) = rows.next()? {
+            if !f(AttemptRow::from_row(r)?) {
+                break;
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     /// (min seq, max seq, rows) of an org's attempts.
@@ -495,13 +503,15 @@ pub struct ActiveWriter {
 }
 
 impl ActiveWriter {
-    pub fn start(path: &Path, full_sync: bool) -> rusqlite::Result<ActiveWriter> {
-        let mut conn = open_connection(path, full_sync)?;
+    fn start(conn: std::sync::Arc<Mutex<Connection>>) -> ActiveWriter {
         let (tx, rx) = std::sync::mpsc::channel::<(ActiveOp, Done)>();
         std::thread::Builder::new()
             .name("scrub-active-writer".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
+                    // Let a batch gather: senders do not wake a writer that is
+                    // not waiting, so under load this costs one wake-up per batch.
+                    std::thread::sleep(std::time::Duration::from_micros(500));
                     let mut batch = vec![first];
                     while batch.len() < 4096 {
                         match rx.try_recv() {
@@ -509,6 +519,7 @@ impl ActiveWriter {
                             Err(_) => break,
                         }
                     }
+                    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
                     let r = (|| -> rusqlite::Result<()> {
                         let t = conn.transaction()?;
                         for (op, _) in &batch {
@@ -522,13 +533,14 @@ impl ActiveWriter {
                         t.commit()
                     })()
                     .map_err(|e| format!("store: {e}"));
+                    drop(conn);
                     for (_, done) in batch {
                         let _ = done.send(r.clone());
                     }
                 }
             })
             .expect("spawning the active-record writer");
-        Ok(ActiveWriter { tx })
+        ActiveWriter { tx }
     }
 
     /// Queues a change; the receiver resolves when it is committed.
