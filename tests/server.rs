@@ -446,3 +446,94 @@ async fn batch_and_rest_agree_on_the_sample() {
     assert_eq!(rows, 603);
     assert!(restricted > 100, "the sample exercises restrictions ({restricted})");
 }
+
+#[tokio::test]
+async fn ccts_message_trackers_quotas_configs_and_get_checks() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW); // Monday 2026-11-02 15:00 UTC = 10:00 in New York
+    // CCT: the customer may be called 12:00-17:00 New York time on weekdays.
+    let cct = json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"Voice","contactValue":"(212) 555-0101",
+        "convenientTimes":[{"dayOfWeek":["Monday","Tuesday","Wednesday","Thursday","Friday"],"startTime":"12:00","endTime":"17:00"}]});
+    let (s, c1) = call(&app, "POST", &p("acme", "convenientContactTimes"), Some(A), Some(cct.clone())).await;
+    assert_eq!((s, c1["kind"].as_str()), (StatusCode::CREATED, Some("via#convenientContactTime")));
+    let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1","timeZone":"America/New_York"});
+    let r = post(&app, "complianceStatuses", rec.clone()).await;
+    assert_eq!(r["restrictionType"], "ConvenientContactTimeCustomerVoice");
+    assert_eq!(r["restrictedRuleId"], c1["id"]);
+    assert_eq!(r["restrictionEndTime"], "2026-11-02T17:00:00.000Z");
+    // Same key and value: the POST updates the same item (version 2).
+    let mut later = cct.clone();
+    later["convenientTimes"][0]["startTime"] = json!("09:00");
+    let (s, c2) = call(&app, "POST", &p("acme", "convenientContactTimes"), Some(A), Some(later)).await;
+    assert_eq!((s, c2["id"].clone(), c2["version"].as_i64()), (StatusCode::OK, c1["id"].clone(), Some(2)));
+    let r = post(&app, "complianceStatuses", rec.clone()).await;
+    assert_eq!((r["restricted"].as_bool(), r["restrictionStartTime"].as_str()), (Some(false), Some("2026-11-02T22:00:00.000Z")));
+    let (_, l) = call(&app, "GET", &p("acme", "convenientContactTimes?contactKeyType=Customer&contactValue=212-555-0101"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 1);
+    let bad = json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"Voice",
+        "convenientTimes":[{"dayOfWeek":["Monday"],"startTime":"9:00","endTime":"17:00"}]});
+    let (s, v) = call(&app, "POST", &p("acme", "convenientContactTimes"), Some(A), Some(bad)).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "convenientTimes.startTime"));
+
+    // Message tracker: one message per account per day, then CannotPlay.
+    let mt = post(&app, "messageTrackers", json!({"messageTrackerName":"one message","typeOfTracker":"Account",
+        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"dispositions":["MessageLeft"]})).await;
+    assert_eq!(mt["thresholdActionType"], Value::Null);
+    let mrec = json!({"contactChannel":"SMS","contactAddress":"3105550100","accountNumber":"AC-5","timeZone":"America/Los_Angeles",
+        "requiredChecks":["messageTrackers"]});
+    assert_eq!(post(&app, "complianceStatuses", mrec.clone()).await["messageType"], "CanPlay");
+    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"SaveContactNoKeyCheck",
+        "contactChannel":"Voice","contactAddress":"3105550100","accountNumber":"AC-5","disposition":"messageleft",
+        "timeOfContact":"2026-11-02T14:59:00Z"}))).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let r = post(&app, "complianceStatuses", mrec.clone()).await;
+    assert_eq!((r["restricted"].as_bool(), r["messageType"].as_str()), (Some(false), Some("CannotPlay")));
+    let (_, l) = call(&app, "GET", &p("acme", "messageTrackers?dispositions=messageleft,other&typeOfTracker=Account"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 1);
+    let (_, l) = call(&app, "GET", &p("acme", "messageTrackers?enabled=false"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 0);
+    let put = json!({"version":1,"messageTrackerName":"one message","typeOfTracker":"Account","numberOfAttempts":1,
+        "thresholdType":"Day","threshold":1,"dispositions":["MessageLeft"],"thresholdActionType":"PlayStandardMessage"});
+    let (s, _) = call(&app, "PUT", &p("acme", &format!("messageTrackers/{}", mt["id"].as_str().unwrap())), Some(A), Some(put)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(post(&app, "complianceStatuses", mrec.clone()).await["messageType"], "CanPlayStandard");
+    // Message tracker exemptions come from its configuration.
+    let (s, v) = call(&app, "PATCH", &p("acme", "messageTrackers/configurations"), Some(A), Some(json!({"excludedContactAddresses":["310-555-0100"]}))).await;
+    assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(2)));
+    assert_eq!(post(&app, "complianceStatuses", mrec).await["messageType"], "CanPlay");
+
+    // Attempt tracker filters on a list: channels, number types, enabled.
+    post(&app, "attemptTrackers", json!({"attemptTrackerName":"sms cap","typeOfTracker":"ContactAddress","numberOfAttempts":3,
+        "thresholdType":"Hour","threshold":24,"contactChannels":["SMS"],"numberTypes":[1,2],"enabled":false})).await;
+    for (q, n) in [("contactChannels=SMS", 1), ("contactChannels=Voice", 0), ("numberTypes=2", 1), ("enabled=false", 1),
+        ("enabled=true", 0), ("thresholdType=Hour&threshold=24", 1), ("attemptTrackerName=SMS%20CAP", 1)] {
+        let (s, l) = call(&app, "GET", &p("acme", &format!("attemptTrackers?{q}")), Some(A), None).await;
+        assert_eq!((s, l["totalItems"].as_i64()), (StatusCode::OK, Some(n)), "{q}");
+    }
+    let (s, v) = call(&app, "GET", &p("acme", "attemptTrackers?contactChannels=Fax"), Some(A), None).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "contactChannels"));
+
+    // Quotas: product names are unique (case-insensitive); GET complianceStatuses reports availableQuota.
+    let q = post(&app, "quotaControls", json!({"product":"Gold","totalQuota":10,"productSold":4})).await;
+    let (s, v) = call(&app, "POST", &p("acme", "quotaControls"), Some(A), Some(json!({"product":"GOLD","totalQuota":1}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "product"));
+    let (s, v) = call(&app, "GET", &p("acme", "complianceStatuses?contactChannel=Email&contactAddress=Ann@Example.com&product=gold&requiredChecks=quotaControls"), Some(A), None).await;
+    assert_eq!((s, v["availableQuota"].as_i64(), v["restricted"].as_bool()), (StatusCode::OK, Some(6), Some(false)));
+    assert_eq!(call(&app, "GET", &p("acme", "quotaControls?productSold=4"), Some(A), None).await.1["totalItems"], 1);
+    let (s, _) = call(&app, "DELETE", &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())), Some(A), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
+    // Every configuration object has a GET with defaults and a version.
+    for (c, field, value) in [("attemptTrackers", "minutesToWaitAfterActiveRestriction", json!(10)),
+        ("messageTrackers", "excludedContactAddresses", json!(["310-555-0100"])),
+        ("exclusions", "retainNoEndTime", json!(false)), ("convenientContactTimes", "retainDays", json!(14))] {
+        let (s, v) = call(&app, "GET", &p("acme", &format!("{c}/configurations")), Some(A), None).await;
+        assert_eq!((s, &v[field]), (StatusCode::OK, &value), "{c}");
+        assert!(v["version"].as_i64().is_some() && v["kind"].as_str().unwrap().ends_with("Configuration"));
+    }
+    assert_eq!(call(&app, "GET", &p("acme", "quotaControls/configurations"), Some(A), None).await.0, StatusCode::NOT_FOUND);
+    // An unknown attempt id and a stale PUT on a deleted item.
+    assert_eq!(call(&app, "GET", &p("acme", "contactAttempts/nope"), Some(A), None).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = call(&app, "PATCH", &p("acme", "contactAttempts/nope"), Some(A), Some(json!({"status":"Disabled"}))).await;
+    assert_eq!((s, v["error"]["code"].as_i64()), (StatusCode::NOT_FOUND, Some(404)));
+}

@@ -684,3 +684,46 @@ impl History {
         &self.geo[self.geo_start[i] as usize..self.geo_start[i + 1] as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at<'a>(addr: &'a str, acct: &'a str, t: &'a str, disp: &'a str) -> Attempt<'a> {
+        Attempt {
+            contact_channel: Some("Voice"),
+            contact_address: Some(addr),
+            account_number: Some(acct),
+            time_of_contact: Some(t),
+            disposition: Some(disp),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn appends_keep_postings_sorted_and_disable_removes() {
+        let mut b = HistoryBuilder::default();
+        b.push(&at("2125550101", "A1", "2026-11-02T10:00:00Z", "NoAnswer"), std::iter::empty()).unwrap();
+        b.push(&at("2125550101", "A1", "2026-11-02T12:00:00Z", "NoAnswer"), std::iter::empty()).unwrap();
+        let mut h = b.build();
+        let acct = h.accounts.get("A1").unwrap();
+        assert_eq!(h.by_acct.get(acct), &[0, 1]);
+        // An attempt older than both lands first; a new key and a new name are interned.
+        let r = h.append(&at("(212) 555-0101", "A1", "2026-11-02T09:00:00Z", "Conversation"), std::iter::empty()).unwrap();
+        assert_eq!(r, Appended { index: Some(2), new_names: true });
+        assert_eq!(h.by_acct.get(acct), &[2, 0, 1]);
+        assert_eq!(h.by_addr.get(h.addresses.get("2125550101").unwrap()), &[2, 0, 1]);
+        let r = h.append(&at("3105550100", "A2", "2026-11-02T11:00:00Z", "NoAnswer"), std::iter::empty()).unwrap();
+        assert_eq!(r, Appended { index: Some(3), new_names: false });
+        assert_eq!(h.by_acct.get(h.accounts.get("A2").unwrap()), &[3]);
+        h.set_counted(0, false);
+        assert_eq!(h.by_acct.get(acct), &[2, 1]);
+        h.set_counted(0, true);
+        h.set_counted(0, true);
+        assert_eq!(h.by_acct.get(acct), &[2, 0, 1], "re-enabling twice indexes once");
+        let disabled = Attempt { status: Some("Disabled"), ..at("1", "A1", "2026-11-02T13:00:00Z", "x") };
+        assert_eq!(h.append(&disabled, std::iter::empty()).unwrap().index, None);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.accounts.names()[acct as usize], "A1");
+    }
+}
