@@ -73,7 +73,33 @@ pub fn load_tokens(path: &Path) -> anyhow::Result<Vec<TokenEntry>> {
     if f.tokens.is_empty() {
         anyhow::bail!("{}: no [[tokens]] entries", path.display());
     }
+    let mut seen = ahash::AHashSet::new();
+    for (i, t) in f.tokens.iter().enumerate() {
+        if !seen.insert(t.token.as_str()) {
+            anyhow::bail!("{}: tokens[{i}]: the same token is listed twice (a token belongs to one org)", path.display());
+        }
+    }
     Ok(f.tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_file_is_checked() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.toml");
+        std::fs::write(&p, "[[tokens]]\norg = \"a\"\ntoken = \"x\"\n[[tokens]]\norg = \"b\"\ntoken = \"y\"\n").unwrap();
+        let t = load_tokens(&p).unwrap();
+        assert_eq!((t[0].org.as_str(), t[1].token.as_str()), ("a", "y"));
+        std::fs::write(&p, "[[tokens]]\norg = \"a\"\ntoken = \"x\"\n[[tokens]]\norg = \"b\"\ntoken = \"x\"\n").unwrap();
+        assert!(load_tokens(&p).unwrap_err().to_string().contains("twice"));
+        std::fs::write(&p, "[[tokens]]\norg = \"\"\ntoken = \"x\"\n").unwrap();
+        assert!(load_tokens(&p).unwrap_err().to_string().contains("tokens[0]"));
+        std::fs::write(&p, "tokens = 3").unwrap();
+        assert!(load_tokens(&p).is_err());
+    }
 }
 
 /// Shared state of the server.
