@@ -246,6 +246,16 @@ fn key_state() -> ahash::RandomState {
     ahash::RandomState::with_seeds(0x5eed, 0x0ddba11, 0xca11ab1e, 0xfeedface)
 }
 
+/// An attempt's checked fields (channel, time in ns, numberType); `None` for a
+/// Disabled attempt. `Err` names the first bad field.
+fn checked(a: &Attempt<'_>) -> Result<Option<(Channel, i64, Option<i64>)>, FieldError> {
+    let channel = a.channel()?;
+    let t = to_nanos(a.instant()?);
+    let enabled = a.enabled()?;
+    let number_type = a.number_type()?;
+    Ok(enabled.then_some((channel, t, number_type)))
+}
+
 impl StagedGroup {
     /// A group keeping attempts with `from ≤ t ≤ to` (ns); others are validated and dropped.
     pub fn new(window: Option<(i64, i64)>) -> Self {
@@ -271,15 +281,12 @@ impl StagedGroup {
         a: &Attempt<'a>,
         extra_geocodes: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), FieldError> {
-        let channel = a.channel()?;
-        let t = to_nanos(a.instant()?);
-        let enabled = a.enabled()?;
-        let number_type = a.number_type()?;
+        let checked = checked(a)?;
         self.rows_read += 1;
-        if !enabled {
+        let Some((channel, t, number_type)) = checked else {
             self.disabled += 1;
             return Ok(());
-        }
+        };
         if self.window.is_some_and(|(from, to)| t < from || t > to) {
             self.skipped += 1;
             return Ok(());
@@ -582,15 +589,12 @@ impl History {
         a: &Attempt<'a>,
         extra_geocodes: impl IntoIterator<Item = &'a str>,
     ) -> Result<Appended, FieldError> {
-        let channel = a.channel()?;
-        let t = to_nanos(a.instant()?);
-        let enabled = a.enabled()?;
-        let number_type = a.number_type()?;
+        let checked = checked(a)?;
         self.rows_read += 1;
-        if !enabled {
+        let Some((channel, t, number_type)) = checked else {
             self.disabled += 1;
             return Ok(Appended { index: None, new_names: false });
-        }
+        };
         assert!(self.time.len() < NONE as usize - 1, "at most 4 billion attempts");
         if self.geo_start.is_empty() {
             self.geo_start.push(0);
