@@ -657,6 +657,22 @@ impl History {
         }
     }
 
+    /// Room for `n` more appended attempts: the server reserves it at start so
+    /// an append never copies millions of rows while holding the org's lock.
+    /// (Large reservations are mapped lazily: untouched room costs no memory.)
+    pub fn reserve(&mut self, n: usize) {
+        self.time.reserve(n);
+        self.channel.reserve(n);
+        self.disposition.reserve(n);
+        self.number_type.reserve(n);
+        self.purpose.reserve(n);
+        self.geo_start.reserve(n);
+        self.geo.reserve(n);
+        self.cust.reserve(n);
+        self.addr.reserve(n);
+        self.acct.reserve(n);
+    }
+
     /// Takes attempt `i` out of every count (PATCH status Disabled) or puts it back.
     pub fn set_counted(&mut self, i: u32, counted: bool) {
         if counted {

@@ -137,6 +137,14 @@ impl AppState {
         let store = store::Store::open(data_dir, full_sync)?;
         let mut orgs = AHashMap::new();
         let mut rep = StartReport::default();
+        // Expired active records are never needed again (the server's clock may be frozen by `--now`,
+        // so this is done here, against that clock, and not by a background timer).
+        let purged = store.tx(|tx| {
+            tx.execute("DELETE FROM active_records WHERE expires <= ?1", [clock.now().timestamp_millis()])
+        })?;
+        if purged > 0 {
+            eprintln!("scrub serve: removed {purged} expired active records from the store");
+        }
         for name in store.orgs()? {
             let inner = org::OrgInner::load(&store, &name)?;
             let active = org::load_active(&store, &name, clock.now())?;

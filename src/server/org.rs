@@ -453,7 +453,8 @@ impl OrgInner {
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
         let (rules, history) = rayon::join(|| load_exclusions(store, org), || load_history(store, org));
-        let (rules, (history, hidx)) = (rules?, history?);
+        let (rules, (mut history, hidx)) = (rules?, history?);
+        history.reserve(history.len().max(1 << 20));
         inner.hidx = hidx;
         let t_read = t0.elapsed();
         inner.engine = Engine::new(rules, history, config);
