@@ -16,24 +16,78 @@ pub struct Active {
     pub expires: DateTime<Utc>,
 }
 
+/// A string-keyed map split into 64 shards by hash. The active set grows by
+/// tens of thousands of records a second under load; one big table would
+/// stop every check for the whole rehash at each doubling (100 ms at 500k
+/// records), a shard rehashes 1/64 of that.
+#[derive(Debug)]
+pub struct Shards<V> {
+    maps: Vec<AHashMap<String, V>>,
+    state: ahash::RandomState,
+}
+
+impl<V> Default for Shards<V> {
+    fn default() -> Self {
+        Shards { maps: (0..64).map(|_| AHashMap::new()).collect(), state: ahash::RandomState::new() }
+    }
+}
+
+impl<V> Shards<V> {
+    fn shard(&self, k: &str) -> usize {
+        (self.state.hash_one(k) >> 58) as usize
+    }
+    pub fn get(&self, k: &str) -> Option<&V> {
+        self.maps[self.shard(k)].get(k)
+    }
+    fn get_mut(&mut self, k: &str) -> Option<&mut V> {
+        let i = self.shard(k);
+        self.maps[i].get_mut(k)
+    }
+    fn insert(&mut self, k: String, v: V) -> Option<V> {
+        let i = self.shard(&k);
+        self.maps[i].insert(k, v)
+    }
+    fn remove(&mut self, k: &str) -> Option<V> {
+        let i = self.shard(k);
+        self.maps[i].remove(k)
+    }
+    pub fn len(&self) -> usize {
+        self.maps.iter().map(|m| m.len()).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.maps.iter().all(|m| m.is_empty())
+    }
+    fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.maps.iter().flat_map(|m| m.iter())
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ActiveSet {
     /// (expiry, key) in insertion order: with one lifetime per org it is nearly
     /// sorted, so purging pops from the front in amortised O(1).
     queue: std::collections::VecDeque<(DateTime<Utc>, String)>,
-    by_key: AHashMap<String, Active>,
-    by_address: AHashMap<String, AHashSet<String>>,
-    by_customer: AHashMap<String, AHashSet<String>>,
-    by_account: AHashMap<String, AHashSet<String>>,
+    by_key: Shards<Active>,
+    by_address: Shards<AHashSet<String>>,
+    by_customer: Shards<AHashSet<String>>,
+    by_account: Shards<AHashSet<String>>,
 }
 
-fn link(m: &mut AHashMap<String, AHashSet<String>>, v: &str, key: &str) {
-    if !v.is_empty() {
-        m.entry(v.to_string()).or_default().insert(key.to_string());
+fn link(m: &mut Shards<AHashSet<String>>, v: &str, key: &str) {
+    if v.is_empty() {
+        return;
+    }
+    match m.get_mut(v) {
+        Some(s) => {
+            s.insert(key.to_string());
+        }
+        None => {
+            m.insert(v.to_string(), AHashSet::from_iter([key.to_string()]));
+        }
     }
 }
 
-fn unlink(m: &mut AHashMap<String, AHashSet<String>>, v: &str, key: &str) {
+fn unlink(m: &mut Shards<AHashSet<String>>, v: &str, key: &str) {
     if let Some(s) = m.get_mut(v) {
         s.remove(key);
         if s.is_empty() {
@@ -97,7 +151,7 @@ impl ActiveSet {
         n
     }
 
-    fn other_live(&self, m: &AHashMap<String, AHashSet<String>>, v: &str, key: &str, now: DateTime<Utc>) -> bool {
+    fn other_live(&self, m: &Shards<AHashSet<String>>, v: &str, key: &str, now: DateTime<Utc>) -> bool {
         if v.is_empty() {
             return false;
         }
