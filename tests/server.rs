@@ -92,9 +92,14 @@ async fn auth_and_error_classes() {
         .body(Body::from("{not json"))
         .unwrap();
     assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
-    let (s, v) =
-        call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(json!({"exclusionType":"Fax","exclusionValue":"1"})))
-            .await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        &p("acme", "exclusions"),
+        Some(A),
+        Some(json!({"exclusionType":"Fax","exclusionValue":"1"})),
+    )
+    .await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionType"));
     let (s, v) = call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(json!({"exclusionType":"Voice"}))).await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionValue"));
@@ -102,7 +107,8 @@ async fn auth_and_error_classes() {
     let (s, v) = call(&app, "POST", &p("acme", "attemptTrackers"), Some(A), Some(body)).await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "threshold"));
     let (s, v) =
-        call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(json!({"contactAddress":"2125550101"}))).await;
+        call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(json!({"contactAddress":"2125550101"})))
+            .await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "contactChannel"));
     let (s, v) = call(
         &app,
@@ -137,7 +143,9 @@ async fn exclusion_crud_versions_filters_and_pages() {
         ids.push(v["id"].as_str().unwrap().to_string());
     }
     // v3 path serves the same collection.
-    let (s, v) = call(&app, "GET", "/via/v3/organizations/acme/compliance/exclusions?maxResults=3&startIndex=3", Some(A), None).await;
+    let (s, v) =
+        call(&app, "GET", "/via/v3/organizations/acme/compliance/exclusions?maxResults=3&startIndex=3", Some(A), None)
+            .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["totalItems"], 7);
     assert_eq!(v["exclusions"].as_array().unwrap().len(), 3);
@@ -152,14 +160,19 @@ async fn exclusion_crud_versions_filters_and_pages() {
     let q = "exclusions?fromEndTime=2026-12-02T00:00:00Z&toEndTime=2026-12-04T00:00:00Z";
     assert_eq!(call(&app, "GET", &p("acme", q), Some(A), None).await.1["totalItems"], 3);
     assert_eq!(call(&app, "GET", &p("acme", "exclusions?exclusionType=SSN"), Some(A), None).await.1["totalItems"], 0);
-    assert_eq!(call(&app, "GET", &p("acme", "exclusions?lastModifiedBy=alice"), Some(A), None).await.1["totalItems"], 7);
+    assert_eq!(
+        call(&app, "GET", &p("acme", "exclusions?lastModifiedBy=alice"), Some(A), None).await.1["totalItems"],
+        7
+    );
     // Get, put with a stale version (409), put (version 2), delete (204, then 404).
     let (s, v) = call(&app, "GET", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await;
     assert_eq!((s, v["exclusionValue"].as_str()), (StatusCode::OK, Some("+1 (212) 555-0100")));
-    let put = json!({"version":7,"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2027-01-01T00:00:00Z"});
+    let put =
+        json!({"version":7,"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2027-01-01T00:00:00Z"});
     let (s, v) = call(&app, "PUT", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), Some(put)).await;
     assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
-    let put = json!({"version":1,"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2027-01-01T00:00:00Z"});
+    let put =
+        json!({"version":1,"exclusionType":"Voice","exclusionValue":"2125550100","endTime":"2027-01-01T00:00:00Z"});
     let (s, v) = call(&app, "PUT", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), Some(put)).await;
     assert_eq!((s, v["version"].as_i64(), v["id"].as_str()), (StatusCode::OK, Some(2), Some(ids[0].as_str())));
     assert_eq!(v["creationTime"], "2026-11-02T15:00:00.000Z");
@@ -182,13 +195,25 @@ async fn exclusion_crud_versions_filters_and_pages() {
     assert_eq!(r["restrictedRuleId"], ids[0].as_str());
     let (s, _) = call(&app, "DELETE", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_eq!(call(&app, "GET", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&app, "DELETE", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&app, "GET", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "DELETE", &p("acme", &format!("exclusions/{}", ids[0])), Some(A), None).await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, r) = call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(chk)).await;
     assert_eq!(r["restricted"], false);
     // maxResults is capped at 1000; bad paging parameters are 400.
-    assert_eq!(call(&app, "GET", &p("acme", "exclusions?maxResults=0"), Some(A), None).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(call(&app, "GET", &p("acme", "exclusions?startIndex=-1"), Some(A), None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        call(&app, "GET", &p("acme", "exclusions?maxResults=0"), Some(A), None).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(&app, "GET", &p("acme", "exclusions?startIndex=-1"), Some(A), None).await.0,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 async fn post(app: &Router, rest: &str, body: Value) -> Value {
@@ -201,8 +226,12 @@ async fn post(app: &Router, rest: &str, body: Value) -> Value {
 async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     let d = tempfile::tempdir().unwrap();
     let app = open(d.path(), NOW);
-    let t = post(&app, "attemptTrackers", json!({"attemptTrackerName":"1 per day","typeOfTracker":"Account",
-        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"contactChannels":["Voice"]}))
+    let t = post(
+        &app,
+        "attemptTrackers",
+        json!({"attemptTrackerName":"1 per day","typeOfTracker":"Account",
+        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"contactChannels":["Voice"]}),
+    )
     .await;
     let q = post(&app, "quotaControls", json!({"product":"Gold","totalQuota":2,"productSold":1})).await;
     let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","accountNumber":"AC-1",
@@ -225,7 +254,10 @@ async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     let mut same_addr = rec.clone();
     same_addr["accountNumber"] = json!("AC-9");
     same_addr["customer"] = json!("C-9");
-    assert_eq!(post(&app, "complianceStatuses", same_addr).await["restrictionType"], "AttemptTrackerBlockContactAddress");
+    assert_eq!(
+        post(&app, "complianceStatuses", same_addr).await["restrictionType"],
+        "AttemptTrackerBlockContactAddress"
+    );
     // Save with an unknown key: 400 naming key. Save with the key: 202; the record is gone.
     let att = json!({"contactChannel":"Voice","contactAddress":"2125550101","accountNumber":"AC-1","customer":"C-1",
         "timeOfContact":"2026-11-02T14:00:00Z","disposition":"Answered","product":"Gold","productSold":1,"key":"nope"});
@@ -239,7 +271,8 @@ async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(with_key)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "the key was used up");
     // The quota took productSold; the tracker counts the attempt.
-    let (_, qv) = call(&app, "GET", &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())), Some(A), None).await;
+    let (_, qv) =
+        call(&app, "GET", &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())), Some(A), None).await;
     assert_eq!((qv["productSold"].as_i64(), qv["version"].as_i64()), (Some(2), Some(2)));
     let r = post(&app, "complianceStatuses", rec.clone()).await;
     assert_eq!((r["restrictionType"].as_str(), r["availableQuota"].as_i64()), (Some("QuotaExhausted"), Some(0)));
@@ -253,25 +286,61 @@ async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     assert_eq!(r["restrictionEndTime"], "2026-11-03T05:00:00.000Z");
     // Disabling the attempt stops it counting; the list and get show it.
     let id = saved["id"].as_str().unwrap();
-    let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Disabled","version":5}))).await;
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &p("acme", &format!("contactAttempts/{id}")),
+        Some(A),
+        Some(json!({"status":"Disabled","version":5})),
+    )
+    .await;
     assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
-    let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Disabled","reason":"by mistake","version":1}))).await;
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &p("acme", &format!("contactAttempts/{id}")),
+        Some(A),
+        Some(json!({"status":"Disabled","reason":"by mistake","version":1})),
+    )
+    .await;
     assert_eq!((s, v["status"].as_str(), v["version"].as_i64()), (StatusCode::OK, Some("Disabled"), Some(2)));
     let r = post(&app, "complianceStatuses", no_quota.clone()).await;
     assert_eq!(r["restricted"], false);
     // That allowed check made an active record: the same contact must now come with its key.
     no_quota["key"] = r["key"].clone();
-    let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?status=Disabled&contactAddress=212-555-0101"), Some(A), None).await;
+    let (_, l) =
+        call(&app, "GET", &p("acme", "contactAttempts?status=Disabled&contactAddress=212-555-0101"), Some(A), None)
+            .await;
     assert_eq!((l["totalItems"].as_i64(), l["contactAttempts"][0]["reason"].as_str()), (Some(1), Some("by mistake")));
-    let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Enabled"}))).await;
+    let (s, v) =
+        call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(json!({"status":"Enabled"})))
+            .await;
     assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(3)));
-    assert_eq!(post(&app, "complianceStatuses", no_quota.clone()).await["restrictionType"], "AttemptTrackerAccountVoice");
+    assert_eq!(
+        post(&app, "complianceStatuses", no_quota.clone()).await["restrictionType"],
+        "AttemptTrackerAccountVoice"
+    );
     // Cancel: the active record goes, nothing is saved. No-key-check save needs no key.
-    let r = post(&app, "complianceStatuses", json!({"contactChannel":"SMS","contactAddress":"6025550000","accountNumber":"AC-7"})).await;
+    let r = post(
+        &app,
+        "complianceStatuses",
+        json!({"contactChannel":"SMS","contactAddress":"6025550000","accountNumber":"AC-7"}),
+    )
+    .await;
     let k2 = r["key"].as_str().unwrap().to_string();
     let blocked = json!({"contactChannel":"Voice","contactAddress":"6025550001","accountNumber":"AC-7"});
-    assert_eq!(post(&app, "complianceStatuses", blocked.clone()).await["restrictionType"], "AttemptTrackerBlockAccount");
-    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"CancelContact","key":k2}))).await;
+    assert_eq!(
+        post(&app, "complianceStatuses", blocked.clone()).await["restrictionType"],
+        "AttemptTrackerBlockAccount"
+    );
+    let (s, _) = call(
+        &app,
+        "POST",
+        &p("acme", "contactAttempts"),
+        Some(A),
+        Some(json!({"operationType":"CancelContact","key":k2})),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     assert_eq!(post(&app, "complianceStatuses", blocked).await["restricted"], false);
     let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?accountNumber=AC-7"), Some(A), None).await;
@@ -279,7 +348,8 @@ async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"SaveContactNoKeyCheck",
         "contactChannel":"Voice","contactAddress":"6025550001","accountNumber":"AC-7","timeOfContact":"2026-11-02T14:30:00Z"}))).await;
     assert_eq!(s, StatusCode::ACCEPTED);
-    let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"Bogus"}))).await;
+    let (s, v) =
+        call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"Bogus"}))).await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "operationType"));
 }
 
@@ -289,13 +359,38 @@ async fn configurations_restart_and_expiry_with_now() {
     let app = open(d.path(), NOW);
     let (s, c) = call(&app, "GET", &p("acme", "attemptTrackers/configurations"), Some(A), None).await;
     assert_eq!((s, c["version"].as_i64(), c["lifeTimeOfActiveRecord"].as_i64()), (StatusCode::OK, Some(1), Some(120)));
-    let (s, v) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"version":3,"lifeTimeOfActiveRecord":30}))).await;
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &p("acme", "attemptTrackers/configurations"),
+        Some(A),
+        Some(json!({"version":3,"lifeTimeOfActiveRecord":30})),
+    )
+    .await;
     assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
-    let (s, v) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"lifeTimeOfActiveRecord":0}))).await;
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &p("acme", "attemptTrackers/configurations"),
+        Some(A),
+        Some(json!({"lifeTimeOfActiveRecord":0})),
+    )
+    .await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "lifeTimeOfActiveRecord"));
-    let (s, v) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"version":1,"lifeTimeOfActiveRecord":30,"minutesToWaitAfterActiveRestriction":5}))).await;
-    assert_eq!((s, v["version"].as_i64(), v["enableActiveRecordFeature"].as_bool()), (StatusCode::OK, Some(2), Some(true)));
-    let (s, v) = call(&app, "PATCH", &p("acme", "exclusions/configurations"), Some(A), Some(json!({"retainDays":30}))).await;
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &p("acme", "attemptTrackers/configurations"),
+        Some(A),
+        Some(json!({"version":1,"lifeTimeOfActiveRecord":30,"minutesToWaitAfterActiveRestriction":5})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["version"].as_i64(), v["enableActiveRecordFeature"].as_bool()),
+        (StatusCode::OK, Some(2), Some(true))
+    );
+    let (s, v) =
+        call(&app, "PATCH", &p("acme", "exclusions/configurations"), Some(A), Some(json!({"retainDays":30}))).await;
     assert_eq!((s, v["retainDays"].as_i64(), v["retainNoEndTime"].as_bool()), (StatusCode::OK, Some(30), Some(false)));
     let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1"});
     let k = post(&app, "complianceStatuses", rec.clone()).await["key"].as_str().unwrap().to_string();
@@ -304,15 +399,27 @@ async fn configurations_restart_and_expiry_with_now() {
 
     // Restart 20 minutes later: everything acknowledged is back, the active record still blocks.
     let app = open(d.path(), "2026-11-02T15:20:00Z");
-    let (s, v) = call(&app, "GET", &p("acme", &format!("exclusions/{}", ex["id"].as_str().unwrap())), Some(A), None).await;
+    let (s, v) =
+        call(&app, "GET", &p("acme", &format!("exclusions/{}", ex["id"].as_str().unwrap())), Some(A), None).await;
     assert_eq!((s, v["exclusionValue"].as_str()), (StatusCode::OK, Some("123-45-6789")));
-    assert_eq!(call(&app, "GET", &p("acme", "attemptTrackers/configurations"), Some(A), None).await.1["lifeTimeOfActiveRecord"], 30);
+    assert_eq!(
+        call(&app, "GET", &p("acme", "attemptTrackers/configurations"), Some(A), None).await.1
+            ["lifeTimeOfActiveRecord"],
+        30
+    );
     let other = json!({"contactChannel":"SMS","contactAddress":"3105550000","customer":"C-1"});
     let r = post(&app, "complianceStatuses", other.clone()).await;
     assert_eq!(r["restrictionType"], "AttemptTrackerBlockCustomer");
     assert_eq!(r["restrictionEndTime"], "2026-11-02T15:25:00.000Z");
-    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"contactChannel":"Voice",
-        "contactAddress":"2125550101","customer":"C-1","key":k}))).await;
+    let (s, _) = call(
+        &app,
+        "POST",
+        &p("acme", "contactAttempts"),
+        Some(A),
+        Some(json!({"contactChannel":"Voice",
+        "contactAddress":"2125550101","customer":"C-1","key":k})),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED, "the key survived the restart");
     let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?customer=C-1"), Some(A), None).await;
     assert_eq!(l["contactAttempts"][0]["timeOfContact"], "2026-11-02T15:20:00.000Z", "timeOfContact defaults to now");
@@ -335,17 +442,38 @@ async fn tenants_never_see_each_other() {
     let id = ex["id"].as_str().unwrap();
     let (_, v) = call(&app, "GET", &p("beta", "exclusions"), Some(B), None).await;
     assert_eq!(v["totalItems"], 0);
-    assert_eq!(call(&app, "GET", &p("beta", &format!("exclusions/{id}")), Some(B), None).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&app, "DELETE", &p("beta", &format!("exclusions/{id}")), Some(B), None).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(call(&app, "DELETE", &p("acme", &format!("exclusions/{id}")), Some(B), None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, "GET", &p("beta", &format!("exclusions/{id}")), Some(B), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "DELETE", &p("beta", &format!("exclusions/{id}")), Some(B), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&app, "DELETE", &p("acme", &format!("exclusions/{id}")), Some(B), None).await.0,
+        StatusCode::FORBIDDEN
+    );
     let chk = json!({"contactChannel":"Voice","contactAddress":"2125550101"});
     let (_, r) = call(&app, "POST", &p("beta", "complianceStatuses"), Some(B), Some(chk.clone())).await;
     assert_eq!(r["restricted"], false);
     assert_eq!(post(&app, "complianceStatuses", chk).await["restrictionType"], "ExclusionVoice");
     // Active records are per org too: beta's allowed check does not block acme.
-    let (_, r) = call(&app, "POST", &p("beta", "complianceStatuses"), Some(B), Some(json!({"contactChannel":"SMS","contactAddress":"3105550000","accountNumber":"X"}))).await;
+    let (_, r) = call(
+        &app,
+        "POST",
+        &p("beta", "complianceStatuses"),
+        Some(B),
+        Some(json!({"contactChannel":"SMS","contactAddress":"3105550000","accountNumber":"X"})),
+    )
+    .await;
     assert!(r["key"].is_string());
-    let r = post(&app, "complianceStatuses", json!({"contactChannel":"SMS","contactAddress":"3105550000","accountNumber":"X"})).await;
+    let r = post(
+        &app,
+        "complianceStatuses",
+        json!({"contactChannel":"SMS","contactAddress":"3105550000","accountNumber":"X"}),
+    )
+    .await;
     assert_eq!(r["restricted"], false);
 }
 
@@ -375,7 +503,14 @@ async fn batch_and_rest_agree_on_the_sample() {
     let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
     let app = open(&data, &asof);
     // Batch has no active records (SPEC §8): turn them off so every check is independent.
-    let (s, _) = call(&app, "PATCH", &p("acme", "attemptTrackers/configurations"), Some(A), Some(json!({"enableActiveRecordFeature":false}))).await;
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        &p("acme", "attemptTrackers/configurations"),
+        Some(A),
+        Some(json!({"enableActiveRecordFeature":false})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let rules = d.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
@@ -409,9 +544,19 @@ async fn batch_and_rest_agree_on_the_sample() {
         let r = r.unwrap();
         let f = |n: &str| r.get(col(n)).unwrap_or("").to_string();
         let mut req = serde_json::Map::new();
-        for n in ["contactChannel", "contactAddress", "customer", "accountNumber", "ssn", "contactListName",
-            "numberType", "geocodes", "purpose", "timeZone", "product"]
-        {
+        for n in [
+            "contactChannel",
+            "contactAddress",
+            "customer",
+            "accountNumber",
+            "ssn",
+            "contactListName",
+            "numberType",
+            "geocodes",
+            "purpose",
+            "timeZone",
+            "product",
+        ] {
             if !f(n).is_empty() {
                 req.insert(n.into(), json!(f(n)));
             }
@@ -451,12 +596,13 @@ async fn batch_and_rest_agree_on_the_sample() {
 async fn ccts_message_trackers_quotas_configs_and_get_checks() {
     let d = tempfile::tempdir().unwrap();
     let app = open(d.path(), NOW); // Monday 2026-11-02 15:00 UTC = 10:00 in New York
-    // CCT: the customer may be called 12:00-17:00 New York time on weekdays.
+                                   // CCT: the customer may be called 12:00-17:00 New York time on weekdays.
     let cct = json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"Voice","contactValue":"(212) 555-0101",
         "convenientTimes":[{"dayOfWeek":["Monday","Tuesday","Wednesday","Thursday","Friday"],"startTime":"12:00","endTime":"17:00"}]});
     let (s, c1) = call(&app, "POST", &p("acme", "convenientContactTimes"), Some(A), Some(cct.clone())).await;
     assert_eq!((s, c1["kind"].as_str()), (StatusCode::CREATED, Some("via#convenientContactTime")));
-    let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1","timeZone":"America/New_York"});
+    let rec =
+        json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1","timeZone":"America/New_York"});
     let r = post(&app, "complianceStatuses", rec.clone()).await;
     assert_eq!(r["restrictionType"], "ConvenientContactTimeCustomerVoice");
     assert_eq!(r["restrictedRuleId"], c1["id"]);
@@ -467,8 +613,18 @@ async fn ccts_message_trackers_quotas_configs_and_get_checks() {
     let (s, c2) = call(&app, "POST", &p("acme", "convenientContactTimes"), Some(A), Some(later)).await;
     assert_eq!((s, c2["id"].clone(), c2["version"].as_i64()), (StatusCode::OK, c1["id"].clone(), Some(2)));
     let r = post(&app, "complianceStatuses", rec.clone()).await;
-    assert_eq!((r["restricted"].as_bool(), r["restrictionStartTime"].as_str()), (Some(false), Some("2026-11-02T22:00:00.000Z")));
-    let (_, l) = call(&app, "GET", &p("acme", "convenientContactTimes?contactKeyType=Customer&contactValue=212-555-0101"), Some(A), None).await;
+    assert_eq!(
+        (r["restricted"].as_bool(), r["restrictionStartTime"].as_str()),
+        (Some(false), Some("2026-11-02T22:00:00.000Z"))
+    );
+    let (_, l) = call(
+        &app,
+        "GET",
+        &p("acme", "convenientContactTimes?contactKeyType=Customer&contactValue=212-555-0101"),
+        Some(A),
+        None,
+    )
+    .await;
     assert_eq!(l["totalItems"], 1);
     let bad = json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"Voice",
         "convenientTimes":[{"dayOfWeek":["Monday"],"startTime":"9:00","endTime":"17:00"}]});
@@ -476,37 +632,77 @@ async fn ccts_message_trackers_quotas_configs_and_get_checks() {
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "convenientTimes.startTime"));
 
     // Message tracker: one message per account per day, then CannotPlay.
-    let mt = post(&app, "messageTrackers", json!({"messageTrackerName":"one message","typeOfTracker":"Account",
-        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"dispositions":["MessageLeft"]})).await;
+    let mt = post(
+        &app,
+        "messageTrackers",
+        json!({"messageTrackerName":"one message","typeOfTracker":"Account",
+        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"dispositions":["MessageLeft"]}),
+    )
+    .await;
     assert_eq!(mt["thresholdActionType"], Value::Null);
     let mrec = json!({"contactChannel":"SMS","contactAddress":"3105550100","accountNumber":"AC-5","timeZone":"America/Los_Angeles",
         "requiredChecks":["messageTrackers"]});
     assert_eq!(post(&app, "complianceStatuses", mrec.clone()).await["messageType"], "CanPlay");
-    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"SaveContactNoKeyCheck",
+    let (s, _) = call(
+        &app,
+        "POST",
+        &p("acme", "contactAttempts"),
+        Some(A),
+        Some(json!({"operationType":"SaveContactNoKeyCheck",
         "contactChannel":"Voice","contactAddress":"3105550100","accountNumber":"AC-5","disposition":"messageleft",
-        "timeOfContact":"2026-11-02T14:59:00Z"}))).await;
+        "timeOfContact":"2026-11-02T14:59:00Z"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let r = post(&app, "complianceStatuses", mrec.clone()).await;
     assert_eq!((r["restricted"].as_bool(), r["messageType"].as_str()), (Some(false), Some("CannotPlay")));
-    let (_, l) = call(&app, "GET", &p("acme", "messageTrackers?dispositions=messageleft,other&typeOfTracker=Account"), Some(A), None).await;
+    let (_, l) = call(
+        &app,
+        "GET",
+        &p("acme", "messageTrackers?dispositions=messageleft,other&typeOfTracker=Account"),
+        Some(A),
+        None,
+    )
+    .await;
     assert_eq!(l["totalItems"], 1);
     let (_, l) = call(&app, "GET", &p("acme", "messageTrackers?enabled=false"), Some(A), None).await;
     assert_eq!(l["totalItems"], 0);
     let put = json!({"version":1,"messageTrackerName":"one message","typeOfTracker":"Account","numberOfAttempts":1,
         "thresholdType":"Day","threshold":1,"dispositions":["MessageLeft"],"thresholdActionType":"PlayStandardMessage"});
-    let (s, _) = call(&app, "PUT", &p("acme", &format!("messageTrackers/{}", mt["id"].as_str().unwrap())), Some(A), Some(put)).await;
+    let (s, _) =
+        call(&app, "PUT", &p("acme", &format!("messageTrackers/{}", mt["id"].as_str().unwrap())), Some(A), Some(put))
+            .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(post(&app, "complianceStatuses", mrec.clone()).await["messageType"], "CanPlayStandard");
     // Message tracker exemptions come from its configuration.
-    let (s, v) = call(&app, "PATCH", &p("acme", "messageTrackers/configurations"), Some(A), Some(json!({"excludedContactAddresses":["310-555-0100"]}))).await;
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &p("acme", "messageTrackers/configurations"),
+        Some(A),
+        Some(json!({"excludedContactAddresses":["310-555-0100"]})),
+    )
+    .await;
     assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(2)));
     assert_eq!(post(&app, "complianceStatuses", mrec).await["messageType"], "CanPlay");
 
     // Attempt tracker filters on a list: channels, number types, enabled.
-    post(&app, "attemptTrackers", json!({"attemptTrackerName":"sms cap","typeOfTracker":"ContactAddress","numberOfAttempts":3,
-        "thresholdType":"Hour","threshold":24,"contactChannels":["SMS"],"numberTypes":[1,2],"enabled":false})).await;
-    for (q, n) in [("contactChannels=SMS", 1), ("contactChannels=Voice", 0), ("numberTypes=2", 1), ("enabled=false", 1),
-        ("enabled=true", 0), ("thresholdType=Hour&threshold=24", 1), ("attemptTrackerName=SMS%20CAP", 1)] {
+    post(
+        &app,
+        "attemptTrackers",
+        json!({"attemptTrackerName":"sms cap","typeOfTracker":"ContactAddress","numberOfAttempts":3,
+        "thresholdType":"Hour","threshold":24,"contactChannels":["SMS"],"numberTypes":[1,2],"enabled":false}),
+    )
+    .await;
+    for (q, n) in [
+        ("contactChannels=SMS", 1),
+        ("contactChannels=Voice", 0),
+        ("numberTypes=2", 1),
+        ("enabled=false", 1),
+        ("enabled=true", 0),
+        ("thresholdType=Hour&threshold=24", 1),
+        ("attemptTrackerName=SMS%20CAP", 1),
+    ] {
         let (s, l) = call(&app, "GET", &p("acme", &format!("attemptTrackers?{q}")), Some(A), None).await;
         assert_eq!((s, l["totalItems"].as_i64()), (StatusCode::OK, Some(n)), "{q}");
     }
@@ -515,25 +711,34 @@ async fn ccts_message_trackers_quotas_configs_and_get_checks() {
 
     // Quotas: product names are unique (case-insensitive); GET complianceStatuses reports availableQuota.
     let q = post(&app, "quotaControls", json!({"product":"Gold","totalQuota":10,"productSold":4})).await;
-    let (s, v) = call(&app, "POST", &p("acme", "quotaControls"), Some(A), Some(json!({"product":"GOLD","totalQuota":1}))).await;
+    let (s, v) =
+        call(&app, "POST", &p("acme", "quotaControls"), Some(A), Some(json!({"product":"GOLD","totalQuota":1}))).await;
     assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "product"));
     let (s, v) = call(&app, "GET", &p("acme", "complianceStatuses?contactChannel=Email&contactAddress=Ann@Example.com&product=gold&requiredChecks=quotaControls"), Some(A), None).await;
     assert_eq!((s, v["availableQuota"].as_i64(), v["restricted"].as_bool()), (StatusCode::OK, Some(6), Some(false)));
     assert_eq!(call(&app, "GET", &p("acme", "quotaControls?productSold=4"), Some(A), None).await.1["totalItems"], 1);
-    let (s, _) = call(&app, "DELETE", &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())), Some(A), None).await;
+    let (s, _) =
+        call(&app, "DELETE", &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())), Some(A), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 
     // Every configuration object has a GET with defaults and a version.
-    for (c, field, value) in [("attemptTrackers", "minutesToWaitAfterActiveRestriction", json!(10)),
+    for (c, field, value) in [
+        ("attemptTrackers", "minutesToWaitAfterActiveRestriction", json!(10)),
         ("messageTrackers", "excludedContactAddresses", json!(["310-555-0100"])),
-        ("exclusions", "retainNoEndTime", json!(false)), ("convenientContactTimes", "retainDays", json!(14))] {
+        ("exclusions", "retainNoEndTime", json!(false)),
+        ("convenientContactTimes", "retainDays", json!(14)),
+    ] {
         let (s, v) = call(&app, "GET", &p("acme", &format!("{c}/configurations")), Some(A), None).await;
         assert_eq!((s, &v[field]), (StatusCode::OK, &value), "{c}");
         assert!(v["version"].as_i64().is_some() && v["kind"].as_str().unwrap().ends_with("Configuration"));
     }
-    assert_eq!(call(&app, "GET", &p("acme", "quotaControls/configurations"), Some(A), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&app, "GET", &p("acme", "quotaControls/configurations"), Some(A), None).await.0,
+        StatusCode::NOT_FOUND
+    );
     // An unknown attempt id and a stale PUT on a deleted item.
     assert_eq!(call(&app, "GET", &p("acme", "contactAttempts/nope"), Some(A), None).await.0, StatusCode::NOT_FOUND);
-    let (s, v) = call(&app, "PATCH", &p("acme", "contactAttempts/nope"), Some(A), Some(json!({"status":"Disabled"}))).await;
+    let (s, v) =
+        call(&app, "PATCH", &p("acme", "contactAttempts/nope"), Some(A), Some(json!({"status":"Disabled"}))).await;
     assert_eq!((s, v["error"]["code"].as_i64()), (StatusCode::NOT_FOUND, Some(404)));
 }

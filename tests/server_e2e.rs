@@ -57,9 +57,15 @@ fn serve_kill_restart_and_sigterm() {
     let d = tempfile::tempdir().unwrap();
     let (mut child, addr) = start(d.path());
     assert_eq!(http(&addr, "GET", "/healthz", None), (200, json!({"status":"ok"})));
-    let (s, ex) = http(&addr, "POST", &p("exclusions"), Some(json!({"exclusionType":"Voice","exclusionValue":"2125550101"})));
+    let (s, ex) =
+        http(&addr, "POST", &p("exclusions"), Some(json!({"exclusionType":"Voice","exclusionValue":"2125550101"})));
     assert_eq!(s, 201);
-    let (s, chk) = http(&addr, "POST", &p("complianceStatuses"), Some(json!({"contactChannel":"Voice","contactAddress":"3105550100","accountNumber":"A1"})));
+    let (s, chk) = http(
+        &addr,
+        "POST",
+        &p("complianceStatuses"),
+        Some(json!({"contactChannel":"Voice","contactAddress":"3105550100","accountNumber":"A1"})),
+    );
     assert_eq!((s, chk["restricted"].as_bool()), (200, Some(false)));
     let key = chk["key"].as_str().unwrap().to_string();
     // kill -9 right after the 2xx responses.
@@ -69,12 +75,27 @@ fn serve_kill_restart_and_sigterm() {
     let (mut child, addr) = start(d.path());
     let (s, v) = http(&addr, "GET", &p(&format!("exclusions/{}", ex["id"].as_str().unwrap())), None);
     assert_eq!((s, v["exclusionValue"].as_str()), (200, Some("2125550101")));
-    let (_, r) = http(&addr, "POST", &p("complianceStatuses"), Some(json!({"contactChannel":"Voice","contactAddress":"2125550101"})));
+    let (_, r) = http(
+        &addr,
+        "POST",
+        &p("complianceStatuses"),
+        Some(json!({"contactChannel":"Voice","contactAddress":"2125550101"})),
+    );
     assert_eq!(r["restrictionType"], "ExclusionVoice");
     // The active record made just before the kill is still there.
-    let (_, r) = http(&addr, "POST", &p("complianceStatuses"), Some(json!({"contactChannel":"SMS","contactAddress":"6025550000","accountNumber":"A1"})));
+    let (_, r) = http(
+        &addr,
+        "POST",
+        &p("complianceStatuses"),
+        Some(json!({"contactChannel":"SMS","contactAddress":"6025550000","accountNumber":"A1"})),
+    );
     assert_eq!(r["restrictionType"], "AttemptTrackerBlockAccount");
-    let (s, _) = http(&addr, "POST", &p("contactAttempts"), Some(json!({"contactChannel":"Voice","contactAddress":"3105550100","accountNumber":"A1","key":key})));
+    let (s, _) = http(
+        &addr,
+        "POST",
+        &p("contactAttempts"),
+        Some(json!({"contactChannel":"Voice","contactAddress":"3105550100","accountNumber":"A1","key":key})),
+    );
     assert_eq!(s, 202);
 
     // SIGTERM: a clean exit.

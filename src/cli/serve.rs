@@ -72,9 +72,8 @@ pub fn execute(a: ServeArgs) -> anyhow::Result<i32> {
     }
     let rt = rt.build().context("starting the async runtime")?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&a.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let listener =
+            tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         println!("scrub serve: listening on http://{addr}");
         crate::server::serve(Arc::new(state), listener).await.context("server error")?;

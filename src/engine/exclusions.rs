@@ -114,7 +114,11 @@ impl ExclusionIndex {
 
     /// The first indexed exclusion with this identity (type, normalised value, list).
     pub fn find(&self, t: ExclusionType, value: &str, list: Option<&str>) -> Option<&Exclusion> {
-        self.by_type[t as usize].get(value)?.iter().map(|&i| &self.rules[i as usize]).find(|e| e.list.as_deref() == list)
+        self.by_type[t as usize]
+            .get(value)?
+            .iter()
+            .map(|&i| &self.rules[i as usize])
+            .find(|e| e.list.as_deref() == list)
     }
 
     /// Exclusions in the general index.

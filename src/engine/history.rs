@@ -729,7 +729,8 @@ mod tests {
         let acct = h.accounts.get("A1").unwrap();
         assert_eq!(h.by_acct.get(acct), &[0, 1]);
         // An attempt older than both lands first; a new key and a new name are interned.
-        let r = h.append(&at("(212) 555-0101", "A1", "2026-11-02T09:00:00Z", "Conversation"), std::iter::empty()).unwrap();
+        let r =
+            h.append(&at("(212) 555-0101", "A1", "2026-11-02T09:00:00Z", "Conversation"), std::iter::empty()).unwrap();
         assert_eq!(r, Appended { index: Some(2), new_names: true });
         assert_eq!(h.by_acct.get(acct), &[2, 0, 1]);
         assert_eq!(h.by_addr.get(h.addresses.get("2125550101").unwrap()), &[2, 0, 1]);

@@ -192,14 +192,23 @@ mod tests {
     fn blocks_by_address_then_customer_then_account_and_expires() {
         let t = |s: &str| parse_instant(s).unwrap();
         let mut s = ActiveSet::default();
-        let a = |x: &str, c: &str, k: &str, e: &str| Active { address: x.into(), customer: c.into(), account: k.into(), expires: t(e) };
+        let a = |x: &str, c: &str, k: &str, e: &str| Active {
+            address: x.into(),
+            customer: c.into(),
+            account: k.into(),
+            expires: t(e),
+        };
         s.put("k1", a("555", "C1", "A1", "2026-01-01T02:00:00Z"));
         let now = t("2026-01-01T01:00:00Z");
         assert_eq!(s.block(&rec("555", "C1", "A1", "other"), false, now), Some(BlockKind::ContactAddress));
         assert_eq!(s.block(&rec("555", "C1", "A1", "other"), true, now), Some(BlockKind::Customer));
         assert_eq!(s.block(&rec("777", "C2", "A1", ""), false, now), Some(BlockKind::Account));
         assert_eq!(s.block(&rec("555", "C1", "A1", "k1"), false, now), None, "its own key");
-        assert_eq!(s.block(&rec("555", "C1", "A1", "x"), false, t("2026-01-01T02:00:00Z")), None, "expired at the instant");
+        assert_eq!(
+            s.block(&rec("555", "C1", "A1", "x"), false, t("2026-01-01T02:00:00Z")),
+            None,
+            "expired at the instant"
+        );
         // Refresh keeps one record; purge drops only what expired.
         s.put("k1", a("555", "C1", "A1", "2026-01-01T03:00:00Z"));
         s.put("k2", a("556", "C2", "A2", "2026-01-01T03:30:00Z"));

@@ -47,9 +47,9 @@ impl Query {
                     })?
                 }
                 "maxResults" => {
-                    let m: usize = v.parse().map_err(|_| {
-                        ApiError::bad_request("maxResults", format!("'{v}' is not a positive integer"))
-                    })?;
+                    let m: usize = v
+                        .parse()
+                        .map_err(|_| ApiError::bad_request("maxResults", format!("'{v}' is not a positive integer")))?;
                     if m == 0 {
                         return Err(ApiError::bad_request("maxResults", "must be at least 1"));
                     }
@@ -156,9 +156,8 @@ fn text_of(v: Option<&Value>) -> Option<String> {
 fn test(t: &Test, item: &Map<String, Value>) -> bool {
     match t {
         Test::Text(f, want) => text_of(item.get(*f)).is_some_and(|x| &x == want),
-        Test::Address(f, want, want_digits) => text_of(item.get(*f)).is_some_and(|x| {
-            &x == want || (want_digits.is_some() && digits(&x).as_ref() == want_digits.as_ref())
-        }),
+        Test::Address(f, want, want_digits) => text_of(item.get(*f))
+            .is_some_and(|x| &x == want || (want_digits.is_some() && digits(&x).as_ref() == want_digits.as_ref())),
         Test::Int(f, want) => item.get(*f).and_then(Value::as_i64) == Some(*want),
         Test::Bool(f, want) => item.get(*f).and_then(Value::as_bool).unwrap_or(true) == *want,
         Test::List(f, wants) => match item.get(*f) {
@@ -166,9 +165,7 @@ fn test(t: &Test, item: &Map<String, Value>) -> bool {
             Some(Value::String(s)) => split(s).iter().any(|x| wants.contains(x)),
             _ => false,
         },
-        Test::From(f, from) => {
-            item.get(*f).and_then(Value::as_str).and_then(parse_instant).is_some_and(|t| t >= *from)
-        }
+        Test::From(f, from) => item.get(*f).and_then(Value::as_str).and_then(parse_instant).is_some_and(|t| t >= *from),
         Test::To(f, to) => item.get(*f).and_then(Value::as_str).and_then(parse_instant).is_some_and(|t| t <= *to),
     }
 }

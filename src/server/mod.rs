@@ -76,7 +76,10 @@ pub fn load_tokens(path: &Path) -> anyhow::Result<Vec<TokenEntry>> {
     let mut seen = ahash::AHashSet::new();
     for (i, t) in f.tokens.iter().enumerate() {
         if !seen.insert(t.token.as_str()) {
-            anyhow::bail!("{}: tokens[{i}]: the same token is listed twice (a token belongs to one org)", path.display());
+            anyhow::bail!(
+                "{}: tokens[{i}]: the same token is listed twice (a token belongs to one org)",
+                path.display()
+            );
         }
     }
     Ok(f.tokens)
@@ -139,9 +142,8 @@ impl AppState {
         let mut rep = StartReport::default();
         // Expired active records are never needed again (the server's clock may be frozen by `--now`,
         // so this is done here, against that clock, and not by a background timer).
-        let purged = store.tx(|tx| {
-            tx.execute("DELETE FROM active_records WHERE expires <= ?1", [clock.now().timestamp_millis()])
-        })?;
+        let purged = store
+            .tx(|tx| tx.execute("DELETE FROM active_records WHERE expires <= ?1", [clock.now().timestamp_millis()]))?;
         if purged > 0 {
             eprintln!("scrub serve: removed {purged} expired active records from the store");
         }
@@ -151,13 +153,15 @@ impl AppState {
             rep.orgs += 1;
             rep.exclusions += inner.engine.exclusions.len();
             rep.attempts += inner.engine.history.len();
-            rep.rules += kinds::Kind::ALL.iter().map(|k| inner.items(*k).len()).sum::<usize>() + inner.engine.exclusions.len();
+            rep.rules +=
+                kinds::Kind::ALL.iter().map(|k| inner.items(*k).len()).sum::<usize>() + inner.engine.exclusions.len();
             orgs.insert(name.clone(), Arc::new(org::Org::new(&name, inner, active)));
         }
         rep.millis = t0.elapsed().as_millis();
         let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
         let active_writer = store.active_writer();
-        let st = AppState { store, active_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
+        let st =
+            AppState { store, active_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))
     }
 

@@ -377,8 +377,12 @@ impl NewAttempt {
 
     fn row(&self, id: &str, actor: &Actor<'_>) -> AttemptRow {
         let a = self.attempt();
-        let geos: Vec<&str> =
-            self.geocodes_text.iter().map(String::as_str).chain(self.geocodes_list.iter().map(String::as_str)).collect();
+        let geos: Vec<&str> = self
+            .geocodes_text
+            .iter()
+            .map(String::as_str)
+            .chain(self.geocodes_list.iter().map(String::as_str))
+            .collect();
         let now_ms = actor.now.timestamp_millis();
         let text = |v: &Option<String>| v.as_deref().and_then(|s| crate::normalize::present(Some(s))).map(String::from);
         AttemptRow {
@@ -527,9 +531,8 @@ impl OrgInner {
                 self.engine.set_quotas(v);
             }
             Kind::AttemptTracker | Kind::MessageTracker => {
-                let pick = |k| {
-                    self.rules(k).filter_map(|r| if let Rule::Tracker(t) = r { Some(t) } else { None }).collect()
-                };
+                let pick =
+                    |k| self.rules(k).filter_map(|r| if let Rule::Tracker(t) = r { Some(t) } else { None }).collect();
                 let (a, m) = (pick(Kind::AttemptTracker), pick(Kind::MessageTracker));
                 self.engine.set_trackers(a, m);
             }
@@ -582,8 +585,7 @@ impl OrgInner {
             _ => None,
         };
         if let Some(old_id) = existing {
-            let stored =
-                self.get_item(store, org, k, &old_id)?.ok_or_else(|| ApiError::internal("identity index"))?;
+            let stored = self.get_item(store, org, k, &old_id)?.ok_or_else(|| ApiError::internal("identity index"))?;
             if let (Rule::Exclusion(n), Ok(Rule::Exclusion(o))) = (&rule, rule_of(k, &stored)) {
                 let later = match (o.end, n.end) {
                     (None, _) => false,
@@ -770,7 +772,10 @@ impl OrgInner {
         let mut row = store.attempt(org, id)?.ok_or_else(|| ApiError::not_found("contactAttempt", id))?;
         if let Some(v) = version_of(body)? {
             if v != row.version {
-                return Err(ApiError::conflict("version", format!("version {v} is not the stored version {}", row.version)));
+                return Err(ApiError::conflict(
+                    "version",
+                    format!("version {v} is not the stored version {}", row.version),
+                ));
             }
         }
         let old_status = row.status.clone();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query as QueryParams, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -199,8 +199,7 @@ fn lock<T>(l: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 // ------------------------------------------------------------------ rules
 
-async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, String)>, q: Params, headers: HeaderMap) -> ApiResult<Response> {
-    let _ = headers;
+async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, String)>, q: Params) -> ApiResult<Response> {
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}");
     let k = kind_for(&ver, &coll, &path)?;
     let query = Query::parse(&q.0, &k.filters())?;
@@ -237,7 +236,10 @@ async fn create(
     Ok((status, [(header::LOCATION, format!("{path}/{id}"))], Json(Value::Object(item))).into_response())
 }
 
-async fn get_item(State(st): St, Path((ver, org, coll, id)): Path<(String, String, String, String)>) -> ApiResult<Response> {
+async fn get_item(
+    State(st): St,
+    Path((ver, org, coll, id)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
@@ -261,7 +263,10 @@ async fn update(
     Ok(Json(Value::Object(item)).into_response())
 }
 
-async fn delete_item(State(st): St, Path((ver, org, coll, id)): Path<(String, String, String, String)>) -> ApiResult<Response> {
+async fn delete_item(
+    State(st): St,
+    Path((ver, org, coll, id)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
@@ -309,7 +314,7 @@ fn check(
     st: &AppState,
     org: &str,
     req: &ComplianceStatusesInsertRequestV4,
-) -> ApiResult<(Response, Option<tokio::sync::oneshot::Receiver<Result<(), String>>>)> {
+) -> ApiResult<(Response, Option<store::Pending>)> {
     let rec = Record::from_request(req, st.default_zone)?;
     let now = st.clock.now();
     let o = st.org(org);
@@ -329,7 +334,12 @@ fn check(
             account: rec.account.clone(),
             expires_ms: expires.timestamp_millis(),
         }));
-        let a = Active { address: rec.address.clone(), customer: rec.customer.clone(), account: rec.account.clone(), expires };
+        let a = Active {
+            address: rec.address.clone(),
+            customer: rec.customer.clone(),
+            account: rec.account.clone(),
+            expires,
+        };
         active.put(&key, a);
         active.purge(now);
         Some(key)
@@ -340,9 +350,7 @@ fn check(
 }
 
 /// Sends the check's answer once its active record is committed.
-async fn committed(
-    r: (Response, Option<tokio::sync::oneshot::Receiver<Result<(), String>>>),
-) -> ApiResult<Response> {
+async fn committed(r: (Response, Option<store::Pending>)) -> ApiResult<Response> {
     if let Some(rx) = r.1 {
         match rx.await {
             Ok(Ok(())) => {}
@@ -376,7 +384,8 @@ async fn check_get(State(st): St, Path((ver, org)): Path<(String, String)>, q: P
         let s = Some(v.clone());
         match k.as_str() {
             "requiredChecks" => {
-                req.required_checks = Some(v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                req.required_checks =
+                    Some(v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
             }
             "contactChannel" => req.contact_channel = s,
             "contactAddress" => req.contact_address = s,
@@ -496,9 +505,4 @@ async fn attempt_patch(
     let mut inner = write(&o.inner);
     let item = inner.patch_attempt(&st.store, &org, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
-}
-
-#[allow(dead_code)]
-fn _methods() -> [Method; 0] {
-    []
 }

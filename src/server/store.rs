@@ -223,9 +223,8 @@ impl Store {
     /// configurations), in creation order: (kind, id, json).
     pub fn small_entities(&self, org: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
         self.read(|c| {
-            let mut st = c.prepare(
-                "SELECT kind, id, json FROM entities WHERE org = ?1 AND kind <> 'exclusions' ORDER BY seq",
-            )?;
+            let mut st =
+                c.prepare("SELECT kind, id, json FROM entities WHERE org = ?1 AND kind <> 'exclusions' ORDER BY seq")?;
             let v = st.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
             v
         })
@@ -277,8 +276,9 @@ impl Store {
         mut f: impl FnMut(&str) -> bool,
     ) -> rusqlite::Result<()> {
         let c = self.reader()?;
-        let mut st =
-            c.prepare("SELECT json FROM entities WHERE seq BETWEEN ?3 AND ?4 AND +org = ?1 AND +kind = ?2 ORDER BY seq")?;
+        let mut st = c.prepare(
+            "SELECT json FROM entities WHERE seq BETWEEN ?3 AND ?4 AND +org = ?1 AND +kind = ?2 ORDER BY seq",
+        )?;
         let mut rows = st.query(params![org, kind, lo, hi])?;
         while let Some(r) = rows.next()? {
             if let rusqlite::types::ValueRef::Text(t) = r.get_ref(0)? {
@@ -380,7 +380,8 @@ impl Store {
         })
     }
 
-    pub fn active_records(&self, org: &str) -> rusqlite::Result<Vec<(String, String, String, String, i64)>> {
+    /// (key, address, customer, account, expires in ms) of an org's active records.
+    pub fn active_records(&self, org: &str) -> rusqlite::Result<Vec<ActiveRow>> {
         self.read(|c| {
             let mut st =
                 c.prepare("SELECT key, address, customer, account, expires FROM active_records WHERE org = ?1")?;
@@ -483,6 +484,9 @@ fn spawn_checkpointer(path: std::path::PathBuf) {
     });
 }
 
+/// A stored active record: (key, address, customer, account, expires in ms).
+pub type ActiveRow = (String, String, String, String, i64);
+
 /// One active-record change for the [`ActiveWriter`].
 #[derive(Debug, Clone)]
 pub enum ActiveOp {
@@ -491,6 +495,8 @@ pub enum ActiveOp {
 }
 
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
+/// Resolves when a queued change is committed (or failed).
+pub type Pending = tokio::sync::oneshot::Receiver<Result<(), String>>;
 
 /// Group commit for active records: every allowed check writes one, so they
 /// go to a writer thread that commits whatever has queued up in a single
@@ -544,7 +550,7 @@ impl ActiveWriter {
     }
 
     /// Queues a change; the receiver resolves when it is committed.
-    pub fn submit(&self, op: ActiveOp) -> tokio::sync::oneshot::Receiver<Result<(), String>> {
+    pub fn submit(&self, op: ActiveOp) -> Pending {
         let (done, rx) = tokio::sync::oneshot::channel();
         if let Err(e) = self.tx.send((op, done)) {
             let (op, done) = e.0;
