@@ -351,6 +351,14 @@ async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     let (s, v) =
         call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(json!({"operationType":"Bogus"}))).await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "operationType"));
+    // Unfiltered pages come from the store in insertion order.
+    let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?maxResults=1&startIndex=1"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 2);
+    assert_eq!(l["contactAttempts"].as_array().unwrap().len(), 1);
+    assert_eq!(l["contactAttempts"][0]["accountNumber"], "AC-7");
+    assert_eq!(l["links"]["prev"], "/via/v4/organizations/acme/compliance/contactAttempts?startIndex=0&maxResults=1");
+    let (_, l) = call(&app, "GET", &p("acme", "contactAttempts?geocodes=nowhere"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 0);
 }
 
 #[tokio::test]

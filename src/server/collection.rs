@@ -98,6 +98,31 @@ impl Query {
         Ok(q)
     }
 
+    /// Whether any filter was given (no filter: every item matches).
+    pub fn filters(&self) -> bool {
+        !self.tests.is_empty()
+    }
+
+    /// The item fields the filters read.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .tests
+            .iter()
+            .map(|t| match t {
+                Test::Text(f, _)
+                | Test::Address(f, _, _)
+                | Test::Int(f, _)
+                | Test::Bool(f, _)
+                | Test::List(f, _)
+                | Test::From(f, _)
+                | Test::To(f, _) => *f,
+            })
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     pub fn matches(&self, item: &Map<String, Value>) -> bool {
         self.tests.iter().all(|t| test(t, item))
     }

@@ -473,17 +473,24 @@ async fn attempt_list(State(st): St, Path((ver, org)): Path<(String, String)>, q
     let path = format!("/via/{ver}/organizations/{org}/compliance/contactAttempts");
     need_v4(&ver, &path)?;
     let query = Query::parse(&q.0, ATTEMPT_FILTERS)?;
-    let (mut total, mut page) = (0usize, Vec::new());
-    st.store.scan_attempts(&org, |row| {
-        let m = row.to_json();
-        if query.matches(&m) {
-            if total >= query.start && page.len() < query.max {
-                page.push(Value::Object(m));
+    let (total, page) = if query.filters() {
+        // Filters read only their own fields; full items are built for the page alone.
+        let fields = query.fields();
+        let (mut total, mut page) = (0usize, Vec::new());
+        st.store.scan_attempts(&org, |row| {
+            if query.matches(&row.fields(&fields)) {
+                if total >= query.start && page.len() < query.max {
+                    page.push(Value::Object(row.to_json()));
+                }
+                total += 1;
             }
-            total += 1;
-        }
-        true
-    })?;
+            true
+        })?;
+        (total, page)
+    } else {
+        let (total, rows) = st.store.attempt_page(&org, query.start, query.max)?;
+        (total, rows.iter().map(|r| Value::Object(r.to_json())).collect())
+    };
     Ok(Json(query.body("via#contactAttemptCollection", "contactAttempts", &path, total, page)).into_response())
 }
 

@@ -129,6 +129,34 @@ impl AttemptRow {
         chrono::DateTime::from_timestamp_millis(self.time_ms).unwrap_or_default()
     }
 
+    /// Only the named fields of [`AttemptRow::to_json`] (what a list filter reads).
+    pub fn fields(&self, names: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value;
+        let text = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
+        names
+            .iter()
+            .map(|&n| {
+                let v = match n {
+                    "contactChannel" => Value::String(self.channel.clone()),
+                    "contactAddress" => text(&self.address),
+                    "customer" => text(&self.customer),
+                    "accountNumber" => text(&self.account),
+                    "disposition" => text(&self.disposition),
+                    "numberType" => self.number_type.map(Value::from).unwrap_or(Value::Null),
+                    "geocodes" => text(&self.geocodes),
+                    "purpose" => text(&self.purpose),
+                    "timeOfContact" => Value::String(ms(self.time_ms)),
+                    "status" => Value::String(self.status.clone()),
+                    "creationTime" => Value::String(ms(self.created_ms)),
+                    "lastModifiedTime" => Value::String(ms(self.modified_ms)),
+                    "lastModifiedBy" => Value::String(self.modified_by.clone()),
+                    _ => self.to_json().remove(n).unwrap_or(Value::Null),
+                };
+                (n.to_string(), v)
+            })
+            .collect()
+    }
+
     /// The API item (`TerseContactAttemptsResponseV4`).
     pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         use serde_json::{json, Value};
@@ -367,6 +395,18 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Count of an org's attempts and the page `[start, start + max)` in insertion order.
+    pub fn attempt_page(&self, org: &str, start: usize, max: usize) -> rusqlite::Result<(usize, Vec<AttemptRow>)> {
+        let c = self.reader()?;
+        let total: i64 = c.query_row("SELECT count(*) FROM attempts WHERE org = ?1", [org], |r| r.get(0))?;
+        let mut st =
+            c.prepare(&format!("SELECT {ATTEMPT_COLS} FROM attempts WHERE +org = ?1 ORDER BY seq LIMIT ?2 OFFSET ?3"))?;
+        let rows = st
+            .query_map(params![org, max as i64, start as i64], AttemptRow::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((total as usize, rows))
     }
 
     pub fn attempt(&self, org: &str, id: &str) -> rusqlite::Result<Option<AttemptRow>> {
