@@ -125,6 +125,10 @@ async fn auth_and_error_classes() {
     let v3 = "/via/v3/organizations/acme/compliance/attemptTrackers";
     assert_eq!(call(&app, "GET", v3, Some(A), None).await.0, StatusCode::NOT_FOUND);
     assert_eq!(call(&app, "GET", "/healthz", None, None).await, (StatusCode::OK, json!({"status":"ok"})));
+    // Bodies over the 1 MiB limit: 413 in the API's error shape.
+    let big = json!({"exclusionType":"Voice","exclusionValue":"1","reason":"x".repeat(1 << 20)});
+    let (s, v) = call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(big)).await;
+    assert_eq!((s, v["error"]["code"].as_i64()), (StatusCode::PAYLOAD_TOO_LARGE, Some(413)));
 }
 
 #[tokio::test]
