@@ -40,14 +40,15 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(&format!("{BASE}/{{coll}}"), get(list).post(create))
         .route(&format!("{BASE}/{{coll}}/{{id}}"), get(get_item).put(update).delete(delete_item))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(state.clone(), log))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let router =
+        if state.log_requests { router.layer(middleware::from_fn(log)) } else { router };
+    router.with_state(state)
 }
 
 /// The caller, resolved from the bearer token by [`auth`].
@@ -97,10 +98,7 @@ async fn auth(State(st): St, mut req: Request, next: Next) -> Response {
 }
 
 /// One JSON line per request on standard error.
-async fn log(State(st): St, req: Request, next: Next) -> Response {
-    if !st.log_requests {
-        return next.run(req).await;
-    }
+async fn log(req: Request, next: Next) -> Response {
     let t0 = std::time::Instant::now();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let resp = next.run(req).await;

@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS active_records(
     account TEXT NOT NULL,
     expires INTEGER NOT NULL,
     PRIMARY KEY(org, key)
-);
+) WITHOUT ROWID;
 ";
 
 /// One stored contact attempt, column by column (compact: no JSON copy, so
