@@ -281,7 +281,9 @@ pub struct Org {
     pub name: String,
     /// Serialises this org's mutations, so a contact attempt can commit to
     /// the store without holding `inner` exclusively (checks keep running).
-    pub mutations: Mutex<()>,
+    /// An async mutex: a contact attempt holds it across its store commit,
+    /// which runs on the blocking pool, not on a request worker.
+    pub mutations: tokio::sync::Mutex<()>,
     pub inner: RwLock<OrgInner>,
     pub active: Mutex<ActiveSet>,
 }
@@ -849,7 +851,12 @@ pub fn new_id() -> String {
 
 impl Org {
     pub fn new(name: &str, inner: OrgInner, active: ActiveSet) -> Org {
-        Org { name: name.to_string(), mutations: Mutex::new(()), inner: RwLock::new(inner), active: Mutex::new(active) }
+        Org {
+            name: name.to_string(),
+            mutations: tokio::sync::Mutex::new(()),
+            inner: RwLock::new(inner),
+            active: Mutex::new(active),
+        }
     }
 }
 

@@ -46,8 +46,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    let router =
-        if state.log_requests { router.layer(middleware::from_fn(log)) } else { router };
+    let router = if state.log_requests { router.layer(middleware::from_fn(log)) } else { router };
     router.with_state(state)
 }
 
@@ -226,7 +225,7 @@ async fn create(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = lock(&o.mutations);
+    let _serial = o.mutations.lock().await;
     let mut inner = write(&o.inner);
     let (created, item) = inner.create(&st.store, &org, k, &body, &actor(&st, &c))?;
     let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
@@ -255,7 +254,7 @@ async fn update(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = lock(&o.mutations);
+    let _serial = o.mutations.lock().await;
     let mut inner = write(&o.inner);
     let item = inner.update(&st.store, &org, k, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
@@ -268,7 +267,7 @@ async fn delete_item(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = lock(&o.mutations);
+    let _serial = o.mutations.lock().await;
     let mut inner = write(&o.inner);
     inner.delete(&st.store, &org, k, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -298,7 +297,7 @@ async fn config_patch(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/configurations");
     let ck = config_kind(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = lock(&o.mutations);
+    let _serial = o.mutations.lock().await;
     let mut inner = write(&o.inner);
     let item = inner.patch_config(&st.store, &org, ck, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
@@ -428,7 +427,7 @@ async fn attempt_post(
     };
     let key = body.get("key").and_then(Value::as_str).map(str::trim).filter(|k| !k.is_empty()).map(str::to_string);
     let o = st.org(&org);
-    let _serial = lock(&o.mutations);
+    let _serial = o.mutations.lock().await;
     let feature = read(&o.inner).engine.config.enable_active_record_feature;
     if op == OperationType::CancelContact {
         let key = key.ok_or_else(|| ApiError::bad_request("key", "is required to cancel a contact"))?;
@@ -453,7 +452,16 @@ async fn attempt_post(
     };
     let used_key = if check_key { key.as_deref() } else { None };
     let prepared = read(&o.inner).prepare_attempt(&na, &actor);
-    let seq = match prepared.commit(&st.store, &org, used_key) {
+    // The commit may wait for the store behind a batch of active records: wait on
+    // the blocking pool, so request workers keep serving checks meanwhile.
+    let (st2, org2, key2) = (st.clone(), org.clone(), used_key.map(str::to_string));
+    let (prepared, committed) = tokio::task::spawn_blocking(move || {
+        let r = prepared.commit(&st2.store, &org2, key2.as_deref());
+        (prepared, r)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("store: {e}")))?;
+    let seq = match committed {
         Ok(seq) => seq,
         Err(e) => {
             if let (Some(k), Some(a)) = (used_key, taken) {
@@ -506,7 +514,7 @@ async fn attempt_patch(
 ) -> ApiResult<Response> {
     need_v4(&ver, &format!("/via/{ver}/organizations/{org}/compliance/contactAttempts/{id}"))?;
     let o = st.org(&org);
-    let _serial = lock(&o.mutations);
+    let _serial = o.mutations.lock().await;
     let mut inner = write(&o.inner);
     let item = inner.patch_attempt(&st.store, &org, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
