@@ -556,19 +556,7 @@ async fn batch_and_rest_agree_on_the_sample() {
         let r = r.unwrap();
         let f = |n: &str| r.get(col(n)).unwrap_or("").to_string();
         let mut req = serde_json::Map::new();
-        for n in [
-            "contactChannel",
-            "contactAddress",
-            "customer",
-            "accountNumber",
-            "ssn",
-            "contactListName",
-            "numberType",
-            "geocodes",
-            "purpose",
-            "timeZone",
-            "product",
-        ] {
+        for n in scrub::io::contacts::RECORD_COLUMNS {
             if !f(n).is_empty() {
                 req.insert(n.into(), json!(f(n)));
             }

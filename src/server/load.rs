@@ -145,13 +145,7 @@ pub fn load_config_file(
     let now = format_instant(chrono::Utc::now());
     let tx = conn.transaction()?;
     for ck in ConfigKind::ALL {
-        let key = match ck {
-            ConfigKind::AttemptTrackers => "attemptTrackers",
-            ConfigKind::MessageTrackers => "messageTrackers",
-            ConfigKind::Exclusions => "exclusions",
-            ConfigKind::Ccts => "convenientContactTimes",
-        };
-        let Some(Value::Object(given)) = v.get(key) else { continue };
+        let Some(Value::Object(given)) = v.get(ck.plural()) else { continue };
         let old: Option<String> = tx
             .query_row(
                 "SELECT json FROM entities WHERE org = ?1 AND kind = ?2 AND id = 'config'",
@@ -164,7 +158,7 @@ pub fn load_config_file(
             .and_then(|o| o.get("version").and_then(Value::as_i64))
             .unwrap_or(1)
             + 1;
-        let mut m = super::org::config_defaults(ck);
+        let mut m = ck.defaults();
         for (k, x) in given {
             m.insert(k.clone(), x.clone());
         }

@@ -81,14 +81,17 @@ pub enum ConfigKind {
 impl ConfigKind {
     pub const ALL: [ConfigKind; 4] =
         [ConfigKind::AttemptTrackers, ConfigKind::MessageTrackers, ConfigKind::Exclusions, ConfigKind::Ccts];
-    pub fn from_plural(s: &str) -> Option<ConfigKind> {
-        match s {
-            "attemptTrackers" => Some(ConfigKind::AttemptTrackers),
-            "messageTrackers" => Some(ConfigKind::MessageTrackers),
-            "exclusions" => Some(ConfigKind::Exclusions),
-            "convenientContactTimes" => Some(ConfigKind::Ccts),
-            _ => None,
+    /// The path segment before `/configurations`, and the key in a `--config` file.
+    pub fn plural(self) -> &'static str {
+        match self {
+            ConfigKind::AttemptTrackers => "attemptTrackers",
+            ConfigKind::MessageTrackers => "messageTrackers",
+            ConfigKind::Exclusions => "exclusions",
+            ConfigKind::Ccts => "convenientContactTimes",
         }
+    }
+    pub fn from_plural(s: &str) -> Option<ConfigKind> {
+        ConfigKind::ALL.into_iter().find(|k| k.plural() == s)
     }
     pub fn store_kind(self) -> &'static str {
         match self {
@@ -125,7 +128,8 @@ impl ConfigKind {
             ConfigKind::Ccts => &["locale", "retainDays"],
         }
     }
-    fn defaults(self) -> Map<String, Value> {
+    /// The configuration object with the API's defaults (version 1).
+    pub fn defaults(self) -> Map<String, Value> {
         let v = match self {
             ConfigKind::AttemptTrackers => json!({
                 "excludeFromContactAddressRule": [], "excludedContactAddresses": [],
@@ -140,11 +144,6 @@ impl ConfigKind {
         m.insert("version".into(), 1.into());
         m
     }
-}
-
-/// A configuration object with the API's defaults (version 1).
-pub fn config_defaults(k: ConfigKind) -> Map<String, Value> {
-    k.defaults()
 }
 
 fn config_from(configs: &[Map<String, Value>; 4]) -> Result<Config, FieldError> {
@@ -185,7 +184,7 @@ struct LeanExclusion {
     end_time: Option<String>,
 }
 
-fn load_exclusions(store: &Store, org: &str) -> anyhow::Result<RuleSet> {
+fn exclusions_from_store(store: &Store, org: &str) -> anyhow::Result<RuleSet> {
     use rayon::prelude::*;
     let kind = Kind::Exclusion.plural();
     let (lo, hi) = store.entity_span(org, kind)?;
@@ -228,7 +227,7 @@ fn load_exclusions(store: &Store, org: &str) -> anyhow::Result<RuleSet> {
 }
 
 /// The org's history, and (seq, history index) of each enabled attempt.
-fn load_history(store: &Store, org: &str) -> anyhow::Result<(crate::engine::History, Vec<(i64, u32)>)> {
+fn history_from_store(store: &Store, org: &str) -> anyhow::Result<(crate::engine::History, Vec<(i64, u32)>)> {
     use rayon::prelude::*;
     let hb = HistoryBuilder::default();
     let (lo, hi, n) = store.attempt_span(org)?;
@@ -311,13 +310,20 @@ pub fn version_of(body: &Map<String, Value>) -> ApiResult<Option<i64>> {
     int_value("version", body.get("version")).map_err(ApiError::field)
 }
 
+/// SPEC §13: a body's `version`, when given, must be the stored one (else 409).
+fn expect_version(body: &Map<String, Value>, current: i64) -> ApiResult<()> {
+    match version_of(body)? {
+        Some(v) if v != current => {
+            Err(ApiError::conflict("version", format!("version {v} is not the stored version {current}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`expect_version`] against a stored item; returns its version.
 fn check_version(body: &Map<String, Value>, stored: &Map<String, Value>) -> ApiResult<i64> {
     let current = stored.get("version").and_then(Value::as_i64).unwrap_or(1);
-    if let Some(v) = version_of(body)? {
-        if v != current {
-            return Err(ApiError::conflict("version", format!("version {v} is not the stored version {current}")));
-        }
-    }
+    expect_version(body, current)?;
     Ok(current)
 }
 
@@ -458,7 +464,7 @@ impl OrgInner {
             }
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
-        let (rules, history) = rayon::join(|| load_exclusions(store, org), || load_history(store, org));
+        let (rules, history) = rayon::join(|| exclusions_from_store(store, org), || history_from_store(store, org));
         let (rules, (mut history, hidx)) = (rules?, history?);
         history.reserve(history.len().max(1 << 20));
         inner.hidx = hidx;
@@ -772,14 +778,7 @@ impl OrgInner {
         actor: &Actor<'_>,
     ) -> ApiResult<Map<String, Value>> {
         let mut row = store.attempt(org, id)?.ok_or_else(|| ApiError::not_found("contactAttempt", id))?;
-        if let Some(v) = version_of(body)? {
-            if v != row.version {
-                return Err(ApiError::conflict(
-                    "version",
-                    format!("version {v} is not the stored version {}", row.version),
-                ));
-            }
-        }
+        expect_version(body, row.version)?;
         let old_status = row.status.clone();
         match body.get("status") {
             None | Some(Value::Null) => {}
