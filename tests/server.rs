@@ -742,3 +742,87 @@ async fn ccts_message_trackers_quotas_configs_and_get_checks() {
         call(&app, "PATCH", &p("acme", "contactAttempts/nope"), Some(A), Some(json!({"status":"Disabled"}))).await;
     assert_eq!((s, v["error"]["code"].as_i64()), (StatusCode::NOT_FOUND, Some(404)));
 }
+
+/// Many checks of one contact at once, on four worker threads: exactly one is
+/// allowed and reserves it; every other is blocked by that reservation (the
+/// evaluation runs in parallel, the reservation is re-checked under the lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_checks_reserve_a_contact_once() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    for round in 0..5 {
+        let addr = format!("21255501{round:02}");
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let (app, addr) = (app.clone(), addr.clone());
+                tokio::spawn(async move {
+                    let body = json!({"contactChannel":"Voice","contactAddress":addr,
+                        "customer":format!("C-{round}-{i}"),"accountNumber":format!("A-{round}-{i}")});
+                    post(&app, "complianceStatuses", body).await
+                })
+            })
+            .collect();
+        let mut allowed = 0;
+        for t in tasks {
+            let v = t.await.unwrap();
+            if v["restricted"] == false {
+                allowed += 1;
+                assert!(v["key"].is_string());
+            } else {
+                assert_eq!(v["restrictionType"], "AttemptTrackerBlockContactAddress", "{v}");
+                assert_eq!(v["restrictionEndTime"], "2026-11-02T15:10:00.000Z");
+                assert!(v["key"].is_null());
+            }
+        }
+        assert_eq!(allowed, 1, "round {round}: one reservation per contact");
+    }
+}
+
+/// What the store holds of active records across restarts: a refreshed key is
+/// one record with the new expiry, a used or cancelled key stays gone, and an
+/// expired record is not brought back.
+#[tokio::test]
+async fn active_records_in_the_store_across_restarts() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let rec = |addr: &str, cust: &str| json!({"contactChannel":"Voice","contactAddress":addr,"customer":cust});
+    let k1 = post(&app, "complianceStatuses", rec("2125550201", "C-1")).await["key"].as_str().unwrap().to_string();
+    let k2 = post(&app, "complianceStatuses", rec("2125550202", "C-2")).await["key"].as_str().unwrap().to_string();
+    let k3 = post(&app, "complianceStatuses", rec("2125550203", "C-3")).await["key"].as_str().unwrap().to_string();
+    drop(app);
+
+    // 100 minutes later (lifetime 120): k1 is refreshed with its own key (new expiry 18:40),
+    // k2 is used by an attempt, k3 is cancelled.
+    let app = open(d.path(), "2026-11-02T16:40:00Z");
+    let mut again = rec("2125550201", "C-1");
+    again["key"] = json!(k1);
+    assert_eq!(post(&app, "complianceStatuses", again).await["key"], json!(k1), "same key back");
+    let save = json!({"contactChannel":"Voice","contactAddress":"2125550202","customer":"C-2","key":k2});
+    assert_eq!(call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(save.clone())).await.0, StatusCode::ACCEPTED);
+    let cancel = json!({"operationType":"CancelContact","key":k3});
+    assert_eq!(call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(cancel)).await.0, StatusCode::ACCEPTED);
+    drop(app);
+
+    // At 17:10 the first k1 record would have expired (17:00); the refreshed one still blocks.
+    let app = open(d.path(), "2026-11-02T17:10:00Z");
+    let r = post(&app, "complianceStatuses", rec("2125550201", "C-9")).await;
+    assert_eq!(r["restrictionType"], "AttemptTrackerBlockContactAddress");
+    let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(save)).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "key"), "a used key stays used");
+    assert_eq!(post(&app, "complianceStatuses", rec("2125550203", "C-8")).await["restricted"], false, "cancelled");
+    drop(app);
+
+    // At 18:40 nothing of k1 is left, in memory or in the store.
+    let app = open(d.path(), "2026-11-02T18:40:00Z");
+    assert_eq!(post(&app, "complianceStatuses", rec("2125550201", "C-7")).await["restricted"], false);
+    drop(app);
+    let db = rusqlite::Connection::open(d.path().join("scrub.db")).unwrap();
+    let keys: Vec<String> = db
+        .prepare("SELECT key FROM active_records WHERE key IN (?1, ?2, ?3)")
+        .unwrap()
+        .query_map([&k1, &k2, &k3], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(keys.is_empty(), "left in the store: {keys:?}");
+}

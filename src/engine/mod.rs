@@ -431,6 +431,30 @@ pub trait ActiveRecords {
     fn block(&self, rec: &Record, skip_address: bool, now: DateTime<Utc>) -> Option<BlockKind>;
 }
 
+/// The active-record step of [`evaluate_with`] alone (SPEC §8): the block and
+/// its end, when the feature is on, the record asks for attempt trackers and
+/// another live record shares its address, customer or account. The server
+/// runs it again, under its write lock, before it reserves an allowed check,
+/// so two concurrent checks cannot both reserve the same contact.
+pub fn active_block(
+    engine: &Engine,
+    rec: &Record,
+    now: DateTime<Utc>,
+    active: &dyn ActiveRecords,
+) -> Option<(RestrictionType, DateTime<Utc>)> {
+    if !rec.checks.contains(Check::AttemptTrackers) || !engine.config.enable_active_record_feature {
+        return None;
+    }
+    let ex = &engine.config.attempt;
+    let skip_address =
+        ex.all.contains(rec.channel, &rec.address) || ex.address_rules.contains(rec.channel, &rec.address);
+    let kind = active.block(rec, skip_address, now)?;
+    Some((
+        RestrictionType::Block(kind),
+        now + chrono::Duration::minutes(engine.config.minutes_to_wait_after_active_restriction),
+    ))
+}
+
 /// Evaluates one record at `now` (SPEC §3–§7, §9). Batch has no active records (§8).
 pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Decision<'e> {
     evaluate_with(engine, rec, now, None)
@@ -489,16 +513,11 @@ pub fn evaluate_with<'e>(
         || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty());
     let keys = if needs_keys { Some(RecordKeys::new(&engine.history, rec)) } else { None };
 
-    if checks.contains(Check::AttemptTrackers) && engine.config.enable_active_record_feature {
-        if let Some(active) = active {
-            let ex = &engine.config.attempt;
-            let skip_address =
-                ex.all.contains(rec.channel, &rec.address) || ex.address_rules.contains(rec.channel, &rec.address);
-            if let Some(kind) = active.block(rec, skip_address, now) {
-                d.restriction = Some(RestrictionType::Block(kind));
-                d.end = Some(now + chrono::Duration::minutes(engine.config.minutes_to_wait_after_active_restriction));
-                return d;
-            }
+    if let Some(active) = active {
+        if let Some((restriction, end)) = active_block(engine, rec, now, active) {
+            d.restriction = Some(restriction);
+            d.end = Some(end);
+            return d;
         }
     }
 

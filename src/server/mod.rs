@@ -140,16 +140,21 @@ impl AppState {
         let store = store::Store::open(data_dir, full_sync)?;
         let mut orgs = AHashMap::new();
         let mut rep = StartReport::default();
-        // Expired active records are never needed again (the server's clock may be frozen by `--now`,
-        // so this is done here, against that clock, and not by a background timer).
+        // Expired active records are never needed again (against the server's clock,
+        // which `--now` may freeze; the active-record writer repeats this every 10 s).
         let purged = store
-            .tx(|tx| tx.execute("DELETE FROM active_records WHERE expires <= ?1", [clock.now().timestamp_millis()]))?;
+            .tx(|tx| store::purge_active(tx, clock.now().timestamp_millis()))?;
         if purged > 0 {
             eprintln!("scrub serve: removed {purged} expired active records from the store");
         }
         for name in store.orgs()? {
-            let inner = org::OrgInner::load(&store, &name)?;
-            let active = org::load_active(&store, &name, clock.now())?;
+            // The active records load beside the rules and history.
+            let (inner, active) = std::thread::scope(|sc| {
+                let active = sc.spawn(|| org::load_active(&store, &name, clock.now()));
+                let inner = org::OrgInner::load(&store, &name);
+                (inner, active.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            });
+            let (inner, active) = (inner?, active?);
             rep.orgs += 1;
             rep.exclusions += inner.engine.exclusions.len();
             rep.attempts += inner.engine.history.len();
@@ -159,7 +164,7 @@ impl AppState {
         }
         rep.millis = t0.elapsed().as_millis();
         let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
-        let active_writer = store.active_writer();
+        let active_writer = store.active_writer(clock);
         let st =
             AppState { store, active_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))

@@ -5,13 +5,13 @@
 //! response is only sent for state that is both durable and visible.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::RwLock;
 
 use ahash::AHashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::active::{Active, ActiveSet};
+use super::active::ActiveSet;
 use super::error::{ApiError, ApiResult};
 use super::kinds::{rule_of, validate, Kind, Rule};
 use super::store::{self, AttemptRow, Store};
@@ -284,7 +284,7 @@ pub struct Org {
     /// which runs on the blocking pool, not on a request worker.
     pub mutations: tokio::sync::Mutex<()>,
     pub inner: RwLock<OrgInner>,
-    pub active: Mutex<ActiveSet>,
+    pub active: RwLock<ActiveSet>,
 }
 
 /// Who made a change and when (stamped on items).
@@ -828,15 +828,16 @@ pub struct PreparedAttempt {
 
 impl PreparedAttempt {
     /// Phase 2 (no org lock): the attempt, its quota change and the used key's
-    /// active record go to the store in one transaction. Returns the seq.
-    pub fn commit(&self, store: &Store, org: &str, active_key: Option<&str>) -> rusqlite::Result<i64> {
+    /// active record (key, expiry in ms) go to the store in one transaction.
+    /// Returns the seq.
+    pub fn commit(&self, store: &Store, org: &str, active_key: Option<(&str, i64)>) -> rusqlite::Result<i64> {
         store.tx(|tx| {
             let seq = store::insert_attempt(tx, org, &self.row)?;
             if let Some((qid, text)) = &self.quota {
                 store::put_entity(tx, org, Kind::Quota.plural(), qid, text)?;
             }
-            if let Some(k) = active_key {
-                store::delete_active(tx, org, k)?;
+            if let Some((k, expires_ms)) = active_key {
+                store::delete_active(tx, org, k, expires_ms)?;
             }
             Ok(seq)
         })
@@ -854,19 +855,21 @@ impl Org {
             name: name.to_string(),
             mutations: tokio::sync::Mutex::new(()),
             inner: RwLock::new(inner),
-            active: Mutex::new(active),
+            active: RwLock::new(active),
         }
     }
 }
 
 /// Active records of an org from the store (unexpired at `now`).
 pub fn load_active(store: &Store, org: &str, now: DateTime<Utc>) -> anyhow::Result<ActiveSet> {
+    let t0 = std::time::Instant::now();
     let mut set = ActiveSet::default();
-    for (key, address, customer, account, expires) in store.active_records(org)? {
+    store.scan_active(org, now.timestamp_millis(), |key, address, customer, account, expires| {
         let expires = DateTime::from_timestamp_millis(expires).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        if expires > now {
-            set.put(&key, Active { address, customer, account, expires });
-        }
+        set.put(key, address, customer, account, expires);
+    })?;
+    if std::env::var_os("SCRUB_TIMINGS").is_some() {
+        eprintln!("scrub serve: org {org}: {} active records in {:?}", set.len(), t0.elapsed());
     }
     Ok(set)
 }

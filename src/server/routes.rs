@@ -12,13 +12,12 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 
-use super::active::Active;
 use super::collection::Query;
 use super::error::{ApiError, ApiResult};
 use super::kinds::{Kind, ATTEMPT_FILTERS};
 use super::org::{Actor, ConfigKind, NewAttempt};
 use super::{store, AppState};
-use crate::engine::evaluate_with;
+use crate::engine::{self, evaluate_with, Decision};
 use crate::model::dto::ComplianceStatusesInsertRequestV4;
 use crate::model::{OperationType, Record};
 
@@ -190,10 +189,6 @@ fn write<T>(l: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
 }
 
-fn lock<T>(l: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    l.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 // ------------------------------------------------------------------ rules
 
 async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, String)>, q: Params) -> ApiResult<Response> {
@@ -316,30 +311,35 @@ fn check(
     let now = st.clock.now();
     let o = st.org(org);
     let inner = read(&o.inner);
-    let mut active = lock(&o.active);
-    let d = evaluate_with(&inner.engine, &rec, now, Some(&*active));
+    // Evaluate under the read lock, so checks run in parallel.
+    let mut d = evaluate_with(&inner.engine, &rec, now, Some(&*read(&o.active)));
     let cfg = &inner.engine.config;
     let mut commit = None;
     let key = if !d.restricted() && cfg.enable_active_record_feature {
         let key = if rec.key.is_empty() { super::org::new_id() } else { rec.key.clone() };
         let expires = now + chrono::Duration::minutes(cfg.life_time_of_active_record);
-        commit = Some(st.active_writer.submit(store::ActiveOp::Put {
-            org: org.to_string(),
-            key: key.clone(),
-            address: rec.address.clone(),
-            customer: rec.customer.clone(),
-            account: rec.account.clone(),
-            expires_ms: expires.timestamp_millis(),
-        }));
-        let a = Active {
-            address: rec.address.clone(),
-            customer: rec.customer.clone(),
-            account: rec.account.clone(),
-            expires,
-        };
-        active.put(&key, a);
-        active.purge(now);
-        Some(key)
+        let mut active = write(&o.active);
+        // Another check may have reserved this address, customer or account
+        // since the read: then this one is blocked, exactly as if it had come
+        // second (the steps before §8's do not look at active records).
+        if let Some((restriction, end)) = engine::active_block(&inner.engine, &rec, now, &*active) {
+            d = Decision { restriction: Some(restriction), end: Some(end), available_quota: d.available_quota, ..Decision::default() };
+            None
+        } else {
+            let replaces = active.put(&key, &rec.address, &rec.customer, &rec.account, expires);
+            active.purge(now);
+            // Queued under the lock, so the store sees one key's records in order.
+            commit = Some(st.active_writer.submit(store::ActiveOp::Put {
+                org: org.to_string(),
+                key: key.clone(),
+                address: rec.address.clone(),
+                customer: rec.customer.clone(),
+                account: rec.account.clone(),
+                expires_ms: expires.timestamp_millis(),
+                replaces,
+            }));
+            Some(key)
+        }
     } else {
         None
     };
@@ -431,8 +431,14 @@ async fn attempt_post(
     let feature = read(&o.inner).engine.config.enable_active_record_feature;
     if op == OperationType::CancelContact {
         let key = key.ok_or_else(|| ApiError::bad_request("key", "is required to cancel a contact"))?;
-        st.store.tx(|tx| store::delete_active(tx, &org, &key))?;
-        lock(&o.active).remove(&key);
+        // Out of memory first (a check cannot reserve it meanwhile), then out
+        // of the store; put back if the store fails.
+        if let Some(a) = write(&o.active).remove(&key) {
+            if let Err(e) = st.store.tx(|tx| store::delete_active(tx, &org, &key, a.expires.timestamp_millis())) {
+                write(&o.active).put_active(&key, &a);
+                return Err(e.into());
+            }
+        }
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     let na = NewAttempt::parse(&body, actor.now)?;
@@ -442,8 +448,8 @@ async fn attempt_post(
         let k = key.as_deref().ok_or_else(|| {
             ApiError::bad_request("key", "is required (the key of the compliance check), or use SaveContactNoKeyCheck")
         })?;
-        let mut active = lock(&o.active);
-        if active.live(k, actor.now).is_none() {
+        let mut active = write(&o.active);
+        if !active.is_live(k, actor.now) {
             return Err(ApiError::bad_request("key", format!("no live active record for key '{k}'")));
         }
         active.remove(k)
@@ -454,9 +460,10 @@ async fn attempt_post(
     let prepared = read(&o.inner).prepare_attempt(&na, &actor);
     // The commit may wait for the store behind a batch of active records: wait on
     // the blocking pool, so request workers keep serving checks meanwhile.
-    let (st2, org2, key2) = (st.clone(), org.clone(), used_key.map(str::to_string));
+    let (st2, org2) = (st.clone(), org.clone());
+    let key2 = used_key.zip(taken.as_ref()).map(|(k, a)| (k.to_string(), a.expires.timestamp_millis()));
     let (prepared, committed) = tokio::task::spawn_blocking(move || {
-        let r = prepared.commit(&st2.store, &org2, key2.as_deref());
+        let r = prepared.commit(&st2.store, &org2, key2.as_ref().map(|(k, e)| (k.as_str(), *e)));
         (prepared, r)
     })
     .await
@@ -465,7 +472,7 @@ async fn attempt_post(
         Ok(seq) => seq,
         Err(e) => {
             if let (Some(k), Some(a)) = (used_key, taken) {
-                lock(&o.active).put(k, a);
+                write(&o.active).put_active(k, &a);
             }
             return Err(e.into());
         }

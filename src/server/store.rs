@@ -49,16 +49,38 @@ CREATE TABLE IF NOT EXISTS attempts(
     modified_by TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS attempts_id ON attempts(org, id);
+-- Keyed by expiry first: new records append at the B-tree's right edge, and
+-- the expired ones are one range at its left edge, deleted as a block.
 CREATE TABLE IF NOT EXISTS active_records(
+    expires INTEGER NOT NULL,
     org TEXT NOT NULL,
     key TEXT NOT NULL,
     address TEXT NOT NULL,
     customer TEXT NOT NULL,
     account TEXT NOT NULL,
-    expires INTEGER NOT NULL,
-    PRIMARY KEY(org, key)
+    PRIMARY KEY(expires, org, key)
 ) WITHOUT ROWID;
 ";
+
+/// Moves a store written before active records were keyed by expiry to the
+/// current layout (one transaction; a no-op on a current store).
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let sql: Option<String> = conn
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'active_records'", [], |r| r.get(0))
+        .optional()?;
+    if !sql.is_some_and(|s| s.contains("PRIMARY KEY(org, key)")) {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch("ALTER TABLE active_records RENAME TO active_records_old;")?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(
+        "INSERT INTO active_records(expires, org, key, address, customer, account) \
+         SELECT expires, org, key, address, customer, account FROM active_records_old; \
+         DROP TABLE active_records_old;",
+    )?;
+    tx.commit()
+}
 
 /// One stored contact attempt, column by column (compact: no JSON copy, so
 /// the start-up scan of millions of attempts reads little).
@@ -199,6 +221,8 @@ pub fn open_connection(path: &Path, full_sync: bool) -> rusqlite::Result<Connect
     // request's commit: a checkpoint syncs the database file, which can take
     // far longer than the commit it would delay.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let mut conn = conn;
+    migrate(&mut conn)?;
     conn.execute_batch(SCHEMA)?;
     Ok(conn)
 }
@@ -208,9 +232,10 @@ impl Store {
         &self.path
     }
 
-    /// A writer for active records on this store's connection.
-    pub fn active_writer(&self) -> ActiveWriter {
-        ActiveWriter::start(self.conn.clone())
+    /// A writer for active records on this store's connection; it also
+    /// deletes the records that expired by `clock` every ten seconds.
+    pub fn active_writer(&self, clock: super::Clock) -> ActiveWriter {
+        ActiveWriter::start(self.conn.clone(), clock)
     }
 
     pub fn open(dir: &Path, full_sync: bool) -> anyhow::Result<Store> {
@@ -420,14 +445,25 @@ impl Store {
         })
     }
 
-    /// (key, address, customer, account, expires in ms) of an org's active records.
-    pub fn active_records(&self, org: &str) -> rusqlite::Result<Vec<ActiveRow>> {
-        self.read(|c| {
-            let mut st =
-                c.prepare("SELECT key, address, customer, account, expires FROM active_records WHERE org = ?1")?;
-            let v = st.query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect();
-            v
-        })
+    /// An org's active records unexpired at `now_ms`, in expiry order, read on
+    /// a connection of its own (so it runs beside the org's other loads):
+    /// `f(key, address, customer, account, expires_ms)`.
+    pub fn scan_active(
+        &self,
+        org: &str,
+        now_ms: i64,
+        mut f: impl FnMut(&str, &str, &str, &str, i64),
+    ) -> rusqlite::Result<()> {
+        let c = self.reader()?;
+        let mut st = c.prepare(
+            "SELECT key, address, customer, account, expires FROM active_records WHERE expires > ?1 AND org = ?2",
+        )?;
+        let mut rows = st.query(params![now_ms, org])?;
+        while let Some(r) = rows.next()? {
+            let text = |i| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+            f(text(0)?, text(1)?, text(2)?, text(3)?, r.get(4)?);
+        }
+        Ok(())
     }
 }
 
@@ -498,17 +534,24 @@ pub fn put_active(
     expires_ms: i64,
 ) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO active_records(org, key, address, customer, account, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT(org, key) DO UPDATE SET address = excluded.address, customer = excluded.customer, \
-         account = excluded.account, expires = excluded.expires",
+        "INSERT OR REPLACE INTO active_records(expires, org, key, address, customer, account) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![org, key, a.0, a.1, a.2, expires_ms])?;
+    .execute(params![expires_ms, org, key, a.0, a.1, a.2])?;
     Ok(())
 }
 
-pub fn delete_active(tx: &Connection, org: &str, key: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM active_records WHERE org = ?1 AND key = ?2")?.execute(params![org, key])?;
+/// Deletes the record of `key` that expires at `expires_ms` (the in-memory set
+/// knows it).
+pub fn delete_active(tx: &Connection, org: &str, key: &str, expires_ms: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM active_records WHERE expires = ?1 AND org = ?2 AND key = ?3")?
+        .execute(params![expires_ms, org, key])?;
     Ok(())
+}
+
+/// Deletes every active record expired at `now_ms` (a range at the table's start).
+pub fn purge_active(tx: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached("DELETE FROM active_records WHERE expires <= ?1")?.execute([now_ms])
 }
 
 /// Copies committed WAL frames into the database file every 500 ms on a
@@ -524,14 +567,20 @@ fn spawn_checkpointer(path: std::path::PathBuf) {
     });
 }
 
-/// A stored active record: (key, address, customer, account, expires in ms).
-pub type ActiveRow = (String, String, String, String, i64);
-
-/// One active-record change for the [`ActiveWriter`].
+/// One active record for the [`ActiveWriter`] (removals go with the attempt
+/// or cancellation that causes them, in that request's transaction).
 #[derive(Debug, Clone)]
 pub enum ActiveOp {
-    Put { org: String, key: String, address: String, customer: String, account: String, expires_ms: i64 },
-    Delete { org: String, key: String },
+    /// A new record; `replaces` is the expiry of the key's previous record.
+    Put {
+        org: String,
+        key: String,
+        address: String,
+        customer: String,
+        account: String,
+        expires_ms: i64,
+        replaces: Option<i64>,
+    },
 }
 
 type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
@@ -549,15 +598,29 @@ pub struct ActiveWriter {
 }
 
 impl ActiveWriter {
-    fn start(conn: std::sync::Arc<Mutex<Connection>>) -> ActiveWriter {
+    fn start(conn: std::sync::Arc<Mutex<Connection>>, clock: super::Clock) -> ActiveWriter {
+        const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
         let (tx, rx) = std::sync::mpsc::channel::<(ActiveOp, Done)>();
         std::thread::Builder::new()
             .name("scrub-active-writer".into())
             .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    // Let a batch gather: senders do not wake a writer that is
-                    // not waiting, so under load this costs one wake-up per batch.
-                    std::thread::sleep(std::time::Duration::from_micros(500));
+                let mut last_purge = std::time::Instant::now();
+                loop {
+                    let first = match rx.recv_timeout(PURGE_EVERY) {
+                        Ok(j) => Some(j),
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
+                    if last_purge.elapsed() >= PURGE_EVERY {
+                        // Expired records block nothing: keep the table to the live ones.
+                        last_purge = std::time::Instant::now();
+                        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                        let _ = purge_active(&conn, clock.now().timestamp_millis());
+                    }
+                    let Some(first) = first else { continue };
+                    // No waiting for a batch to gather: what queues up while one
+                    // commit runs is the next batch, so batches grow with load
+                    // and a lone check is not delayed.
                     let mut batch = vec![first];
                     while batch.len() < 4096 {
                         match rx.try_recv() {
@@ -569,12 +632,11 @@ impl ActiveWriter {
                     let r = (|| -> rusqlite::Result<()> {
                         let t = conn.transaction()?;
                         for (op, _) in &batch {
-                            match op {
-                                ActiveOp::Put { org, key, address, customer, account, expires_ms } => {
-                                    put_active(&t, org, key, (address, customer, account), *expires_ms)?
-                                }
-                                ActiveOp::Delete { org, key } => delete_active(&t, org, key)?,
+                            let ActiveOp::Put { org, key, address, customer, account, expires_ms, replaces } = op;
+                            if let Some(old) = replaces.filter(|old| old != expires_ms) {
+                                delete_active(&t, org, key, old)?;
                             }
+                            put_active(&t, org, key, (address, customer, account), *expires_ms)?;
                         }
                         t.commit()
                     })()
