@@ -76,7 +76,9 @@ pub fn execute(a: ServeArgs) -> anyhow::Result<i32> {
             tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         println!("scrub serve: listening on http://{addr}");
-        crate::server::serve(Arc::new(state), listener).await.context("server error")?;
+        let state = Arc::new(state);
+        crate::server::serve(state.clone(), listener).await.context("server error")?;
+        state.store.checkpoint();
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(super::EXIT_OK)

@@ -62,7 +62,7 @@ impl Interner {
 pub struct Postings {
     offsets: Vec<u32>,
     idx: Vec<u32>,
-    over: AHashMap<u32, Vec<u32>>,
+    over: super::intmap::IntMap<u32, Vec<u32>>,
 }
 
 impl Postings {
@@ -97,7 +97,7 @@ impl Postings {
                 g.sort_by_key(|&i| (time[i as usize], i));
             }
         });
-        Postings { offsets, idx, over: AHashMap::new() }
+        Postings { offsets, idx, over: Default::default() }
     }
 
     fn base(&self, id: u32) -> &[u32] {

@@ -10,6 +10,7 @@ pub mod decision;
 pub mod dnc;
 pub mod exclusions;
 pub mod history;
+pub mod intmap;
 pub mod par;
 pub mod trackers;
 

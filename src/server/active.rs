@@ -89,6 +89,20 @@ pub struct ActiveSet {
 }
 
 impl ActiveSet {
+    /// An empty set with room for `n` records, so a start-up load does not
+    /// rehash its way up.
+    pub fn with_capacity(n: usize) -> ActiveSet {
+        let mut s = ActiveSet::default();
+        s.slots.reserve(n);
+        s.queue.reserve(n);
+        for ix in &mut s.index {
+            for m in &mut ix.maps {
+                m.reserve(n / 16 + n / 64);
+            }
+        }
+        s
+    }
+
     pub fn len(&self) -> usize {
         self.live
     }

@@ -271,7 +271,7 @@ pub struct OrgInner {
     /// History index of each enabled stored attempt, by store seq: loaded ones
     /// (sorted) and ones appended or re-enabled since.
     hidx: Vec<(i64, u32)>,
-    hidx_extra: AHashMap<i64, u32>,
+    hidx_extra: crate::engine::intmap::IntMap<i64, u32>,
 }
 
 /// Lock order: `mutations`, then `inner`, then `active`.
@@ -446,7 +446,7 @@ impl OrgInner {
             items: Default::default(),
             configs,
             hidx: Vec::new(),
-            hidx_extra: AHashMap::new(),
+            hidx_extra: Default::default(),
         }
     }
 
@@ -827,17 +827,19 @@ pub struct PreparedAttempt {
 }
 
 impl PreparedAttempt {
-    /// Phase 2 (no org lock): the attempt, its quota change and the used key's
-    /// active record (key, expiry in ms) go to the store in one transaction.
-    /// Returns the seq.
-    pub fn commit(&self, store: &Store, org: &str, active_key: Option<(&str, i64)>) -> rusqlite::Result<i64> {
-        store.tx(|tx| {
-            let seq = store::insert_attempt(tx, org, &self.row)?;
-            if let Some((qid, text)) = &self.quota {
-                store::put_entity(tx, org, Kind::Quota.plural(), qid, text)?;
+    /// Phase 2 (no org lock), as a job for the store's writer thread: the
+    /// attempt, its quota change and the used key's active record (key, expiry
+    /// in ms) go to the store together. The job returns the attempt's seq.
+    pub fn write_job(&self, org: &str, active_key: Option<(&str, i64)>) -> store::WriteFn {
+        let (org, row, quota) = (org.to_string(), self.row.clone(), self.quota.clone());
+        let key = active_key.map(|(k, e)| (k.to_string(), e));
+        Box::new(move |tx| {
+            let seq = store::insert_attempt(tx, &org, &row)?;
+            if let Some((qid, text)) = &quota {
+                store::put_entity(tx, &org, Kind::Quota.plural(), qid, text)?;
             }
-            if let Some((k, expires_ms)) = active_key {
-                store::delete_active(tx, org, k, expires_ms)?;
+            if let Some((k, expires_ms)) = &key {
+                store::delete_active(tx, &org, k, *expires_ms)?;
             }
             Ok(seq)
         })
@@ -863,7 +865,7 @@ impl Org {
 /// Active records of an org from the store (unexpired at `now`).
 pub fn load_active(store: &Store, org: &str, now: DateTime<Utc>) -> anyhow::Result<ActiveSet> {
     let t0 = std::time::Instant::now();
-    let mut set = ActiveSet::default();
+    let mut set = ActiveSet::with_capacity(store.count_active(now.timestamp_millis())?);
     store.scan_active(org, now.timestamp_millis(), |key, address, customer, account, expires| {
         let expires = DateTime::from_timestamp_millis(expires).unwrap_or(DateTime::<Utc>::MIN_UTC);
         set.put(key, address, customer, account, expires);

@@ -350,7 +350,7 @@ fn check(
 async fn committed(r: (Response, Option<store::Pending>)) -> ApiResult<Response> {
     if let Some(rx) = r.1 {
         match rx.await {
-            Ok(Ok(())) => {}
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(ApiError::internal(e)),
             Err(_) => return Err(ApiError::internal("store: the writer stopped")),
         }
@@ -458,23 +458,20 @@ async fn attempt_post(
     };
     let used_key = if check_key { key.as_deref() } else { None };
     let prepared = read(&o.inner).prepare_attempt(&na, &actor);
-    // The commit may wait for the store behind a batch of active records: wait on
-    // the blocking pool, so request workers keep serving checks meanwhile.
-    let (st2, org2) = (st.clone(), org.clone());
-    let key2 = used_key.zip(taken.as_ref()).map(|(k, a)| (k.to_string(), a.expires.timestamp_millis()));
-    let (prepared, committed) = tokio::task::spawn_blocking(move || {
-        let r = prepared.commit(&st2.store, &org2, key2.as_ref().map(|(k, e)| (k.as_str(), *e)));
-        (prepared, r)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("store: {e}")))?;
+    // The store's writer thread commits it with whatever else is queued (the
+    // active records of concurrent checks): no wait for the connection.
+    let key2 = used_key.zip(taken.as_ref()).map(|(k, a)| (k, a.expires.timestamp_millis()));
+    let committed = st.active_writer.write(prepared.write_job(&org, key2)).await;
     let seq = match committed {
-        Ok(seq) => seq,
-        Err(e) => {
+        Ok(Ok(seq)) => seq,
+        failed => {
             if let (Some(k), Some(a)) = (used_key, taken) {
                 write(&o.active).put_active(k, &a);
             }
-            return Err(e.into());
+            return Err(ApiError::internal(match failed {
+                Ok(Err(e)) => e,
+                _ => "store: the writer stopped".to_string(),
+            }));
         }
     };
     let item = write(&o.inner).apply_attempt(prepared, seq, &na)?;

@@ -221,6 +221,10 @@ pub fn open_connection(path: &Path, full_sync: bool) -> rusqlite::Result<Connect
     // request's commit: a checkpoint syncs the database file, which can take
     // far longer than the commit it would delay.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // The WAL file is reused from its start after each complete checkpoint but
+    // keeps its high-water size unless told: a bulk load would leave gigabytes
+    // that every start after a crash scans to rebuild the WAL index.
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
     let mut conn = conn;
     migrate(&mut conn)?;
     conn.execute_batch(SCHEMA)?;
@@ -243,8 +247,20 @@ impl Store {
         let path = dir.join(DB_FILE);
         let conn = open_connection(&path, full_sync)
             .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", path.display()))?;
-        spawn_checkpointer(path.clone());
-        Ok(Store { conn: std::sync::Arc::new(Mutex::new(conn)), path })
+        let store = Store { conn: std::sync::Arc::new(Mutex::new(conn)), path };
+        store.checkpoint();
+        spawn_checkpointer(store.path.clone());
+        Ok(store)
+    }
+
+    /// Copies the whole WAL into the database file and empties it (at start,
+    /// so loads read the B-trees and not a long WAL, and at a clean stop).
+    /// Failure is harmless: the WAL stays valid and is checkpointed later.
+    pub fn checkpoint(&self) {
+        let c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+            eprintln!("scrub: checkpoint of {} failed: {e}", self.path.display());
+        }
     }
 
     /// Runs `f` in one transaction and commits it.
@@ -445,6 +461,13 @@ impl Store {
         })
     }
 
+    /// How many active records are unexpired at `now_ms` (all orgs).
+    pub fn count_active(&self, now_ms: i64) -> rusqlite::Result<usize> {
+        self.reader()?.query_row("SELECT count(*) FROM active_records WHERE expires > ?1", [now_ms], |r| {
+            r.get::<_, i64>(0).map(|n| n as usize)
+        })
+    }
+
     /// An org's active records unexpired at `now_ms`, in expiry order, read on
     /// a connection of its own (so it runs beside the org's other loads):
     /// `f(key, address, customer, account, expires_ms)`.
@@ -583,26 +606,47 @@ pub enum ActiveOp {
     },
 }
 
-type Done = tokio::sync::oneshot::Sender<Result<(), String>>;
-/// Resolves when a queued change is committed (or failed).
-pub type Pending = tokio::sync::oneshot::Receiver<Result<(), String>>;
+/// Any other write the writer thread runs for a request (a contact attempt
+/// with its quota and key), in a savepoint of the batch's transaction: its
+/// failure undoes only itself. Returns a value for the request (the seq).
+pub type WriteFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<i64> + Send>;
 
-/// Group commit for active records: every allowed check writes one, so they
-/// go to a writer thread that commits whatever has queued up in a single
-/// transaction and then answers each waiting request. A check's response is
-/// still sent only after its record is committed (durable across `kill -9`),
-/// but thirty-two concurrent checks cost one commit, not thirty-two.
+enum Job {
+    Active(ActiveOp),
+    Write(WriteFn),
+}
+
+type Done = tokio::sync::oneshot::Sender<Result<i64, String>>;
+/// Resolves when a queued change is committed (or failed).
+pub type Pending = tokio::sync::oneshot::Receiver<Result<i64, String>>;
+
+/// Group commit for the writes on the hot path: every allowed check writes an
+/// active record and every reported attempt a row, so they go to one writer
+/// thread that commits whatever has queued up in a single transaction and
+/// then answers each waiting request. A response is still sent only after its
+/// write is committed (durable across `kill -9`), but thirty-two concurrent
+/// checks cost one commit, not thirty-two, and an attempt never waits for the
+/// connection behind a batch it could have joined.
 #[derive(Debug, Clone)]
 pub struct ActiveWriter {
-    tx: std::sync::mpsc::Sender<(ActiveOp, Done)>,
+    tx: std::sync::mpsc::Sender<(Job, Done)>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Active(op) => op.fmt(f),
+            Job::Write(_) => f.write_str("Write"),
+        }
+    }
 }
 
 impl ActiveWriter {
     fn start(conn: std::sync::Arc<Mutex<Connection>>, clock: super::Clock) -> ActiveWriter {
         const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-        let (tx, rx) = std::sync::mpsc::channel::<(ActiveOp, Done)>();
+        let (tx, rx) = std::sync::mpsc::channel::<(Job, Done)>();
         std::thread::Builder::new()
-            .name("scrub-active-writer".into())
+            .name("scrub-writer".into())
             .spawn(move || {
                 let mut last_purge = std::time::Instant::now();
                 loop {
@@ -620,7 +664,7 @@ impl ActiveWriter {
                     let Some(first) = first else { continue };
                     // No waiting for a batch to gather: what queues up while one
                     // commit runs is the next batch, so batches grow with load
-                    // and a lone check is not delayed.
+                    // and a lone request is not delayed.
                     let mut batch = vec![first];
                     while batch.len() < 4096 {
                         match rx.try_recv() {
@@ -628,36 +672,72 @@ impl ActiveWriter {
                             Err(_) => break,
                         }
                     }
+                    let mut results: Vec<Result<i64, String>> = Vec::with_capacity(batch.len());
+                    let mut dones = Vec::with_capacity(batch.len());
                     let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                    let r = (|| -> rusqlite::Result<()> {
-                        let t = conn.transaction()?;
-                        for (op, _) in &batch {
-                            let ActiveOp::Put { org, key, address, customer, account, expires_ms, replaces } = op;
-                            if let Some(old) = replaces.filter(|old| old != expires_ms) {
-                                delete_active(&t, org, key, old)?;
-                            }
-                            put_active(&t, org, key, (address, customer, account), *expires_ms)?;
+                    let committed = (|| -> rusqlite::Result<()> {
+                        let mut t = conn.transaction()?;
+                        for (job, done) in batch.drain(..) {
+                            dones.push(done);
+                            results.push(match job {
+                                Job::Active(ActiveOp::Put {
+                                    org,
+                                    key,
+                                    address,
+                                    customer,
+                                    account,
+                                    expires_ms,
+                                    replaces,
+                                }) => {
+                                    if let Some(old) = replaces.filter(|old| *old != expires_ms) {
+                                        delete_active(&t, &org, &key, old)?;
+                                    }
+                                    put_active(&t, &org, &key, (&address, &customer, &account), expires_ms)?;
+                                    Ok(0)
+                                }
+                                Job::Write(f) => {
+                                    let sp = t.savepoint()?;
+                                    match f(&sp) {
+                                        Ok(v) => sp.commit().map(|()| v).map_err(|e| format!("store: {e}")),
+                                        Err(e) => Err(format!("store: {e}")), // dropping `sp` rolls it back
+                                    }
+                                }
+                            });
                         }
                         t.commit()
-                    })()
-                    .map_err(|e| format!("store: {e}"));
+                    })();
                     drop(conn);
-                    for (_, done) in batch {
-                        let _ = done.send(r.clone());
+                    if let Err(e) = committed {
+                        let e = format!("store: {e}");
+                        results = vec![Err(e); dones.len()];
+                    }
+                    // A failure before every job ran leaves some without a result.
+                    results.resize(dones.len(), Err("store: the batch was not committed".into()));
+                    for (done, r) in dones.into_iter().zip(results) {
+                        let _ = done.send(r);
                     }
                 }
             })
-            .expect("spawning the active-record writer");
+            .expect("spawning the store writer");
         ActiveWriter { tx }
     }
 
-    /// Queues a change; the receiver resolves when it is committed.
-    pub fn submit(&self, op: ActiveOp) -> Pending {
+    /// Queues a write; the receiver resolves with its result once committed.
+    pub fn write(&self, f: WriteFn) -> Pending {
+        self.send(Job::Write(f))
+    }
+
+    fn send(&self, job: Job) -> Pending {
         let (done, rx) = tokio::sync::oneshot::channel();
-        if let Err(e) = self.tx.send((op, done)) {
-            let (op, done) = e.0;
-            let _ = done.send(Err(format!("store: the writer has stopped ({op:?} not saved)")));
+        if let Err(e) = self.tx.send((job, done)) {
+            let (job, done) = e.0;
+            let _ = done.send(Err(format!("store: the writer has stopped ({job:?} not saved)")));
         }
         rx
+    }
+
+    /// Queues an active record; the receiver resolves when it is committed.
+    pub fn submit(&self, op: ActiveOp) -> Pending {
+        self.send(Job::Active(op))
     }
 }
