@@ -493,47 +493,26 @@ async fn tenants_never_see_each_other() {
 /// records and instant. The sample is loaded into a store; the stored rules
 /// (with their ids) are exported and scrubbed by `scrub run`; every valid row
 /// is then checked over POST complianceStatuses.
-#[tokio::test]
-async fn batch_and_rest_agree_on_the_sample() {
+/// Exports the org's rules through the API, runs `scrub run` on the sample's
+/// contacts with them and the sample history at `asof`, and checks every valid
+/// row over POST complianceStatuses: every answer field must be equal.
+/// Returns (rows, restricted).
+async fn assert_agrees_with_batch(app: &Router, dir: &Path, asof: &str) -> (usize, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let sample = root.join("datasets/sample");
-    let d = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_scrub");
-    let data = d.path().join("data");
-    let st = std::process::Command::new(bin)
-        .args(["load", "--org", "acme", "--data-dir"])
-        .arg(&data)
-        .arg("--rules")
-        .arg(sample.join("rules"))
-        .arg("--history")
-        .arg(sample.join("history.csv"))
-        .arg("--config")
-        .arg(sample.join("config.json"))
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
-    let app = open(&data, &asof);
-    // Batch has no active records (SPEC §8): turn them off so every check is independent.
-    let (s, _) = call(
-        &app,
-        "PATCH",
-        &p("acme", "attemptTrackers/configurations"),
-        Some(A),
-        Some(json!({"enableActiveRecordFeature":false})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
-    let rules = d.path().join("rules");
+    let d = dir;
+    let app = app.clone();
+    let rules = d.join("rules");
     std::fs::create_dir(&rules).unwrap();
     for coll in ["exclusions", "convenientContactTimes", "quotaControls", "attemptTrackers", "messageTrackers"] {
         let (_, v) = call(&app, "GET", &p("acme", &format!("{coll}?maxResults=1000")), Some(A), None).await;
         assert!(v["totalItems"].as_u64().unwrap() <= 1000);
         std::fs::write(rules.join(format!("{coll}.json")), v[coll].to_string()).unwrap();
     }
-    let out = d.path().join("out.csv");
+    let out = d.join("out.csv");
     let st = std::process::Command::new(bin)
-        .args(["run", "--quiet", "--as-of", &asof, "--contacts"])
+        .args(["run", "--quiet", "--as-of", asof, "--contacts"])
         .arg(sample.join("contacts.csv"))
         .arg("--rules")
         .arg(&rules)
@@ -544,7 +523,7 @@ async fn batch_and_rest_agree_on_the_sample() {
         .arg("--out")
         .arg(&out)
         .arg("--rejects")
-        .arg(d.path().join("rejects.csv"))
+        .arg(d.join("rejects.csv"))
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
@@ -588,6 +567,41 @@ async fn batch_and_rest_agree_on_the_sample() {
         rows += 1;
         restricted += (batch.0 == "true") as usize;
     }
+    (rows, restricted)
+}
+
+#[tokio::test]
+async fn batch_and_rest_agree_on_the_sample() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sample = root.join("datasets/sample");
+    let d = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_scrub");
+    let data = d.path().join("data");
+    let st = std::process::Command::new(bin)
+        .args(["load", "--org", "acme", "--data-dir"])
+        .arg(&data)
+        .arg("--rules")
+        .arg(sample.join("rules"))
+        .arg("--history")
+        .arg(sample.join("history.csv"))
+        .arg("--config")
+        .arg(sample.join("config.json"))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
+    let app = open(&data, &asof);
+    // Batch has no active records (SPEC §8): turn them off so every check is independent.
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        &p("acme", "attemptTrackers/configurations"),
+        Some(A),
+        Some(json!({"enableActiveRecordFeature":false})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (rows, restricted) = assert_agrees_with_batch(&app, d.path(), &asof).await;
     assert_eq!(rows, 603);
     assert!(restricted > 100, "the sample exercises restrictions ({restricted})");
 }
@@ -825,4 +839,80 @@ async fn active_records_in_the_store_across_restarts() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(keys.is_empty(), "left in the store: {keys:?}");
+}
+
+/// The sample's history reported attempt by attempt over POST contactAttempts
+/// (and its Disabled rows disabled by PATCH) counts exactly as `scrub run`
+/// counts the history file: the server's appended history and the batch's
+/// loaded one give the same answers.
+#[tokio::test]
+async fn attempts_reported_over_the_api_count_like_batch_history() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sample = root.join("datasets/sample");
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_scrub"))
+        .args(["load", "--org", "acme", "--data-dir"])
+        .arg(&data)
+        .arg("--rules")
+        .arg(sample.join("rules"))
+        .arg("--config")
+        .arg(sample.join("config.json"))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
+    let app = open(&data, &asof);
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        &p("acme", "attemptTrackers/configurations"),
+        Some(A),
+        Some(json!({"enableActiveRecordFeature":false})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut rdr = csv::Reader::from_path(sample.join("history.csv")).unwrap();
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let (mut posted, mut disabled) = (0, 0);
+    for (n, r) in rdr.records().enumerate() {
+        let r = r.unwrap();
+        let mut body = serde_json::Map::new();
+        body.insert("operationType".into(), json!("SaveContactNoKeyCheck"));
+        for (k, v) in h.iter().zip(r.iter()) {
+            match (k.as_str(), v) {
+                (_, "") | ("status", _) => {}
+                // Both shapes the API takes: a list, and (every other row) the comma-joined text.
+                ("geocodes", v) if n % 2 == 0 => {
+                    body.insert(k.clone(), json!(v.split(',').collect::<Vec<_>>()));
+                }
+                ("numberType", v) => {
+                    body.insert(k.clone(), json!(v.parse::<i64>().unwrap()));
+                }
+                (k, v) => {
+                    body.insert(k.to_string(), json!(v));
+                }
+            }
+        }
+        let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(Value::Object(body))).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "history row {n}: {v}");
+        posted += 1;
+        if r.get(h.iter().position(|x| x == "status").unwrap()) == Some("Disabled") {
+            let id = v["id"].as_str().unwrap();
+            let (s, v) = call(
+                &app,
+                "PATCH",
+                &p("acme", &format!("contactAttempts/{id}")),
+                Some(A),
+                Some(json!({"status":"Disabled","version":v["version"]})),
+            )
+            .await;
+            assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("Disabled")));
+            disabled += 1;
+        }
+    }
+    assert_eq!((posted, disabled), (420, 14));
+    let (rows, restricted) = assert_agrees_with_batch(&app, d.path(), &asof).await;
+    assert_eq!(rows, 603);
+    assert!(restricted > 100, "the sample exercises restrictions ({restricted})");
 }
