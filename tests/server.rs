@@ -591,6 +591,10 @@ async fn batch_and_rest_agree_on_the_sample() {
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
     let app = open(&data, &asof);
+    // Every history row is stored, the Disabled ones as Disabled (and they count for nothing below).
+    let (_, all) = call(&app, "GET", &p("acme", "contactAttempts?maxResults=1"), Some(A), None).await;
+    let (_, off) = call(&app, "GET", &p("acme", "contactAttempts?status=Disabled"), Some(A), None).await;
+    assert_eq!((all["totalItems"].as_u64(), off["totalItems"].as_u64()), (Some(420), Some(14)));
     // Batch has no active records (SPEC §8): turn them off so every check is independent.
     let (s, _) = call(
         &app,

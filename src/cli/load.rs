@@ -66,14 +66,16 @@ pub fn execute(a: LoadArgs) -> anyhow::Result<i32> {
     }
     for p in &a.history {
         let t = std::time::Instant::now();
-        let before = counts.contact_attempts;
+        let (before, before_disabled) = (counts.contact_attempts, counts.disabled_attempts);
         let rep = load_history_file(&mut conn, &a.org, p, &mut counts)?;
         let n = counts.contact_attempts - before;
         let secs = t.elapsed().as_secs_f64();
         eprintln!(
-            "scrub load: {}: {} attempts stored ({} rows read, {} cet duplicates) in {:.2} s ({:.0} rows/min)",
+            "scrub load: {}: {} attempts stored, {} of them Disabled ({} rows read, {} cet duplicates) in {:.2} s \
+             ({:.0} rows/min)",
             p.display(),
             n,
+            counts.disabled_attempts - before_disabled,
             rep.rows,
             rep.duplicates,
             secs,

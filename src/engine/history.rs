@@ -166,6 +166,10 @@ pub struct History {
     /// Rows read, including disabled attempts.
     pub rows_read: usize,
     pub disabled: usize,
+    /// Rows that are in the columns but in no postings, in order: the Disabled
+    /// attempts a [`HistoryBuilder::keeping_disabled`] kept (for `scrub load`,
+    /// which stores them); empty otherwise.
+    pub uncounted: Vec<u32>,
     /// Enabled attempts outside every tracker's reach at the evaluation instant.
     pub skipped: usize,
 }
@@ -239,6 +243,9 @@ pub struct StagedGroup {
     skipped: usize,
     buf: String,
     window: Option<(i64, i64)>,
+    /// Keep Disabled rows in the columns (listed in `uncounted`), not only count them.
+    keep_disabled: bool,
+    uncounted: Vec<u32>,
     state: ahash::RandomState,
 }
 
@@ -283,9 +290,17 @@ impl StagedGroup {
     ) -> Result<(), FieldError> {
         let checked = checked(a)?;
         self.rows_read += 1;
-        let Some((channel, t, number_type)) = checked else {
-            self.disabled += 1;
-            return Ok(());
+        let (channel, t, number_type) = match checked {
+            Some(c) => c,
+            None if self.keep_disabled => {
+                self.disabled += 1;
+                self.uncounted.push(self.time.len() as u32);
+                (a.channel()?, to_nanos(a.instant()?), a.number_type()?)
+            }
+            None => {
+                self.disabled += 1;
+                return Ok(());
+            }
         };
         if self.window.is_some_and(|(from, to)| t < from || t > to) {
             self.skipped += 1;
@@ -323,6 +338,7 @@ impl StagedGroup {
 pub struct HistoryBuilder {
     groups: Vec<StagedGroup>,
     window: Option<(i64, i64)>,
+    keep_disabled: bool,
 }
 
 pub fn to_nanos(t: DateTime<Utc>) -> i64 {
@@ -337,17 +353,24 @@ impl HistoryBuilder {
     /// Keeps only attempts in `[from, to]`: the rest can never be counted by any
     /// loaded tracker at the evaluation instant, so dropping them changes no answer.
     pub fn with_window(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
-        HistoryBuilder { groups: Vec::new(), window: Some((to_nanos(from), to_nanos(to))) }
+        HistoryBuilder { groups: Vec::new(), window: Some((to_nanos(from), to_nanos(to))), keep_disabled: false }
+    }
+
+    /// A builder that keeps Disabled attempts in the columns, out of every
+    /// count, and lists them in [`History::uncounted`] (`scrub load` stores
+    /// every row it reads).
+    pub fn keeping_disabled() -> Self {
+        HistoryBuilder { keep_disabled: true, ..Default::default() }
     }
 
     /// A fresh group for a parallel loader; hand it back with [`HistoryBuilder::add_group`].
     pub fn new_group(&self) -> StagedGroup {
-        StagedGroup::new(self.window)
+        StagedGroup { keep_disabled: self.keep_disabled, ..StagedGroup::new(self.window) }
     }
 
     /// [`HistoryBuilder::new_group`] with room for `rows` attempts (no regrowth copies).
     pub fn new_group_with_capacity(&self, rows: usize) -> StagedGroup {
-        let mut g = StagedGroup::new(self.window);
+        let mut g = self.new_group();
         g.time.reserve(rows);
         g.channel.reserve(rows);
         g.number_type.reserve(rows);
@@ -398,6 +421,11 @@ impl HistoryBuilder {
             .collect();
         let n: usize = groups.iter().map(StagedGroup::len).sum();
         assert!(n < NONE as usize, "at most 4 billion attempts");
+        h.uncounted = groups
+            .iter()
+            .zip(&starts)
+            .flat_map(|(g, &s)| g.uncounted.iter().map(move |&i| s as u32 + i))
+            .collect();
 
         // Low-cardinality names: merge the groups' local tables, then remap.
         let remap = |names: &mut Interner, local: fn(&StagedGroup) -> &LocalNames| -> Vec<Vec<u32>> {
@@ -441,12 +469,24 @@ impl HistoryBuilder {
         h.addresses = addr_i;
         h.customers = cust_i;
         h.accounts = acct_i;
+        // Uncounted rows are in no postings: build those from copies with their keys blanked.
+        let masked = |keys: &Vec<u32>| -> Option<Vec<u32>> {
+            (!h.uncounted.is_empty()).then(|| {
+                let mut v = keys.clone();
+                for &i in &h.uncounted {
+                    v[i as usize] = NONE;
+                }
+                v
+            })
+        };
+        let (mc, ma, mk) = (masked(&h.cust), masked(&h.addr), masked(&h.acct));
+        let (kc, ka, kk) = (mc.as_ref().unwrap_or(&h.cust), ma.as_ref().unwrap_or(&h.addr), mk.as_ref().unwrap_or(&h.acct));
         let (c, (a, k)) = rayon::join(
-            || Postings::build(&h.cust, h.customers.len(), &h.time),
+            || Postings::build(kc, h.customers.len(), &h.time),
             || {
                 rayon::join(
-                    || Postings::build(&h.addr, h.addresses.len(), &h.time),
-                    || Postings::build(&h.acct, h.accounts.len(), &h.time),
+                    || Postings::build(ka, h.addresses.len(), &h.time),
+                    || Postings::build(kk, h.accounts.len(), &h.time),
                 )
             },
         );
@@ -746,5 +786,27 @@ mod tests {
         assert_eq!(h.append(&disabled, std::iter::empty()).unwrap().index, None);
         assert_eq!(h.len(), 4);
         assert_eq!(h.accounts.names()[acct as usize], "A1");
+    }
+
+    #[test]
+    fn keeping_disabled_stores_them_out_of_every_count() {
+        for keep in [false, true] {
+            let mut b = if keep { HistoryBuilder::keeping_disabled() } else { HistoryBuilder::default() };
+            let off = |t| Attempt { status: Some("Disabled"), ..at("2125550101", "A1", t, "NoAnswer") };
+            b.push(&off("2026-11-02T09:00:00Z"), std::iter::empty()).unwrap();
+            b.push(&at("2125550101", "A1", "2026-11-02T10:00:00Z", "NoAnswer"), std::iter::empty()).unwrap();
+            b.push(&off("2026-11-02T11:00:00Z"), std::iter::empty()).unwrap();
+            let h = b.build();
+            assert_eq!((h.rows_read, h.disabled), (3, 2));
+            let acct = h.accounts.get("A1").unwrap();
+            if keep {
+                assert_eq!((h.len(), h.uncounted.as_slice()), (3, &[0u32, 2][..]));
+                assert_eq!(h.by_acct.get(acct), &[1], "only the Enabled one counts");
+                assert_eq!(h.by_addr.get(h.addresses.get("2125550101").unwrap()), &[1]);
+            } else {
+                assert_eq!((h.len(), h.uncounted.len()), (1, 0));
+                assert_eq!(h.by_acct.get(acct), &[0]);
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ pub struct LoadCounts {
     pub attempt_trackers: usize,
     pub message_trackers: usize,
     pub contact_attempts: usize,
-    /// Disabled attempts read and not stored (they never count, SPEC §7).
+    /// Of `contact_attempts`, those stored with status Disabled (they never count, SPEC §7).
     pub disabled_attempts: usize,
     pub configurations: usize,
 }
@@ -93,7 +93,7 @@ pub fn load_history_file(
     path: &Path,
     counts: &mut LoadCounts,
 ) -> anyhow::Result<HistoryLoadReport> {
-    let mut b = HistoryBuilder::default();
+    let mut b = HistoryBuilder::keeping_disabled();
     let mut report = HistoryLoadReport::default();
     load_history(path, &mut b, &mut report)?;
     let h = b.build();
@@ -103,7 +103,9 @@ pub fn load_history_file(
     let name = |v: &Vec<&str>, id: u32| (id != NONE).then(|| v[id as usize].to_string());
     let now_ms = chrono::Utc::now().timestamp_millis();
     let tx = conn.transaction()?;
+    let mut uncounted = h.uncounted.iter().peekable();
     for i in 0..h.len() {
+        let disabled = uncounted.next_if(|&&u| u as usize == i).is_some();
         let geos: Vec<&str> = h.geocodes_of(i).iter().map(|&g| geo[g as usize]).collect();
         let nt = h.number_type[i];
         let row = AttemptRow {
@@ -118,7 +120,7 @@ pub fn load_history_file(
             number_type: (nt != NO_NUMBER_TYPE).then_some(nt),
             purpose: name(&purp, h.purpose[i]),
             geocodes: (!geos.is_empty()).then(|| geos.join(",")),
-            status: "Enabled".into(),
+            status: if disabled { "Disabled" } else { "Enabled" }.into(),
             version: 1,
             created_ms: now_ms,
             modified_ms: now_ms,
