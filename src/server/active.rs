@@ -6,8 +6,7 @@
 //! the records sharing a hash. A block lookup is three probes and a short walk;
 //! nothing is allocated but the slot's text.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeSet;
 
 use ahash::AHashMap;
 use chrono::{DateTime, Utc};
@@ -31,7 +30,7 @@ const ADDRESS: usize = 1;
 const CUSTOMER: usize = 2;
 const ACCOUNT: usize = 3;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Slot {
     /// key, address, customer and account, concatenated.
     text: Box<str>,
@@ -40,8 +39,6 @@ struct Slot {
     expires_ms: i64,
     /// The next slot with the same field hash, per field (NIL ends a chain).
     next: [u32; 4],
-    /// Bumped when the slot is freed, so stale expiry-queue entries are skipped.
-    generation: u32,
     used: bool,
 }
 
@@ -53,38 +50,107 @@ impl Slot {
     }
 }
 
-/// hash → first slot, split into 16 maps by the hash's top bits: the set grows
-/// by tens of thousands of records a second under load, and one big table
-/// would stop every check for a whole rehash at each doubling.
+/// The slots, in chunks of [`CHUNK`]: growing never copies the ones there are
+/// (one vector of ten million slots would copy half a gigabyte at a doubling,
+/// holding every check for seconds).
+#[derive(Debug, Default)]
+struct Slots {
+    chunks: Vec<Box<[Slot]>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1 << 16;
+
+impl Slots {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn push(&mut self, s: Slot) {
+        if self.len == self.chunks.len() * CHUNK {
+            let mut c = Vec::with_capacity(CHUNK);
+            c.resize_with(CHUNK, Slot::default);
+            self.chunks.push(c.into_boxed_slice());
+        }
+        let i = self.len;
+        self.chunks[i / CHUNK][i % CHUNK] = s;
+        self.len += 1;
+    }
+}
+
+impl std::ops::Index<usize> for Slots {
+    type Output = Slot;
+    fn index(&self, i: usize) -> &Slot {
+        debug_assert!(i < self.len);
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Slots {
+    fn index_mut(&mut self, i: usize) -> &mut Slot {
+        debug_assert!(i < self.len);
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+/// hash → first slot, split into 256 maps: the set grows by tens of thousands
+/// of records a second under load, and one big table would stop every check
+/// for a whole rehash at each doubling (a map of ten million records takes
+/// seconds). The maps get unequal shares of the hashes (map `i` takes
+/// `256 + i` parts of 98,176), so they fill at different rates and double one
+/// at a time, spread over the set's growth, instead of all together in one
+/// burst that would stall checks as long as one big map.
 #[derive(Debug)]
 struct Index {
     maps: Vec<AHashMap<u64, u32>>,
 }
 
+const MAPS: usize = 256;
+const MAP_WEIGHTS: usize = MAPS * MAPS + MAPS * (MAPS - 1) / 2;
+
+/// The map of each value of a hash's top 12 bits, in proportion to the weights.
+static MAP_OF: [u8; 4096] = {
+    let mut t = [0u8; 4096];
+    let (mut b, mut i, mut acc) = (0, 0, 0);
+    while b < 4096 {
+        let x = b * MAP_WEIGHTS / 4096;
+        while acc + MAPS + i <= x {
+            acc += MAPS + i;
+            i += 1;
+        }
+        t[b] = i as u8;
+        b += 1;
+    }
+    t
+};
+
 impl Default for Index {
     fn default() -> Self {
-        Index { maps: (0..16).map(|_| AHashMap::new()).collect() }
+        Index { maps: (0..MAPS).map(|_| AHashMap::new()).collect() }
     }
 }
 
 impl Index {
+    fn part(h: u64) -> usize {
+        MAP_OF[(h >> 52) as usize] as usize
+    }
     fn map(&mut self, h: u64) -> &mut AHashMap<u64, u32> {
-        &mut self.maps[(h >> 60) as usize]
+        &mut self.maps[Self::part(h)]
     }
     fn head(&self, h: u64) -> u32 {
-        self.maps[(h >> 60) as usize].get(&h).copied().unwrap_or(NIL)
+        self.maps[Self::part(h)].get(&h).copied().unwrap_or(NIL)
     }
 }
 
 #[derive(Debug, Default)]
 pub struct ActiveSet {
-    slots: Vec<Slot>,
+    slots: Slots,
     free: Vec<u32>,
     live: usize,
     index: [Index; 4],
-    /// (expiry, slot, generation), soonest first, so a purge pops exactly the
-    /// expired records whatever order their lifetimes put them in.
-    queue: BinaryHeap<Reverse<(i64, u32, u32)>>,
+    /// (expiry, slot) of every record, soonest first, so a purge takes exactly
+    /// the expired records whatever order their lifetimes put them in (a
+    /// B-tree: it grows node by node, never by copying it all).
+    queue: BTreeSet<(i64, u32)>,
     state: ahash::RandomState,
 }
 
@@ -93,11 +159,9 @@ impl ActiveSet {
     /// rehash its way up.
     pub fn with_capacity(n: usize) -> ActiveSet {
         let mut s = ActiveSet::default();
-        s.slots.reserve(n);
-        s.queue.reserve(n);
         for ix in &mut s.index {
-            for m in &mut ix.maps {
-                m.reserve(n / 16 + n / 64);
+            for (i, m) in ix.maps.iter_mut().enumerate() {
+                m.reserve(n * (MAPS + i) / MAP_WEIGHTS + 64);
             }
         }
         s
@@ -160,14 +224,7 @@ impl ActiveSet {
         let slot = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(Slot {
-                    text: Box::default(),
-                    ends: [0; 3],
-                    expires_ms: 0,
-                    next: [NIL; 4],
-                    generation: 0,
-                    used: false,
-                });
+                self.slots.push(Slot::default());
                 (self.slots.len() - 1) as u32
             }
         };
@@ -186,9 +243,8 @@ impl ActiveSet {
         s.expires_ms = expires_ms;
         s.next = next;
         s.used = true;
-        let generation = s.generation;
         self.live += 1;
-        self.queue.push(Reverse((expires_ms, slot, generation)));
+        self.queue.insert((expires_ms, slot));
         replaced
     }
 
@@ -242,10 +298,10 @@ impl ActiveSet {
             }
         }
         let s = &mut self.slots[i as usize];
+        self.queue.remove(&(s.expires_ms, i));
         s.text = Box::default();
         s.next = [NIL; 4];
         s.used = false;
-        s.generation = s.generation.wrapping_add(1);
         self.free.push(i);
         self.live -= 1;
     }
@@ -255,27 +311,12 @@ impl ActiveSet {
     pub fn purge(&mut self, now: DateTime<Utc>) -> usize {
         let now_ms = now.timestamp_millis();
         let mut n = 0;
-        while let Some(&Reverse((exp, slot, generation))) = self.queue.peek() {
+        while let Some(&(exp, slot)) = self.queue.first() {
             if exp > now_ms {
                 break;
             }
-            self.queue.pop();
-            // A refreshed or removed record has another (or no) entry: skip stale ones.
-            let s = &self.slots[slot as usize];
-            if s.used && s.generation == generation && s.expires_ms == exp {
-                self.free_slot(slot);
-                n += 1;
-            }
-        }
-        // Removals leave stale entries behind; rebuild when they dominate.
-        if self.queue.len() > 2 * self.live + 1024 {
-            self.queue = (0..self.slots.len() as u32)
-                .filter(|&i| self.slots[i as usize].used)
-                .map(|i| {
-                    let s = &self.slots[i as usize];
-                    Reverse((s.expires_ms, i, s.generation))
-                })
-                .collect();
+            self.free_slot(slot); // takes its queue entry out too
+            n += 1;
         }
         n
     }
@@ -359,6 +400,13 @@ mod tests {
         s.put_active("k3", &a("900", "", "", "2026-01-01T09:00:00Z"));
         assert_eq!(s.block(&rec("901", "", "", "x"), false, now), None);
         assert_eq!(s.block(&rec("900", "", "", "x"), false, now), Some(BlockKind::ContactAddress));
+    }
+
+    #[test]
+    fn maps_take_unequal_shares_of_the_hashes() {
+        let share = |i: usize| MAP_OF.iter().filter(|&&m| m as usize == i).count();
+        assert!((0..MAPS).all(|i| share(i) > 0) && MAP_OF.iter().all(|&m| (m as usize) < MAPS));
+        assert!(share(0) < share(MAPS - 1) && share(MAPS - 1) <= 2 * share(0) + 1, "{} {}", share(0), share(MAPS - 1));
     }
 
     /// Random puts, refreshes, removals and purges over small pools of keys

@@ -224,7 +224,7 @@ pub fn open_connection(path: &Path, full_sync: bool) -> rusqlite::Result<Connect
     // The WAL file is reused from its start after each complete checkpoint but
     // keeps its high-water size unless told: a bulk load would leave gigabytes
     // that every start after a crash scans to rebuild the WAL index.
-    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)?;
+    conn.pragma_update(None, "journal_size_limit", WAL_RESTART_BYTES as i64)?;
     let mut conn = conn;
     migrate(&mut conn)?;
     conn.execute_batch(SCHEMA)?;
@@ -249,7 +249,7 @@ impl Store {
             .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", path.display()))?;
         let store = Store { conn: std::sync::Arc::new(Mutex::new(conn)), path };
         store.checkpoint();
-        spawn_checkpointer(store.path.clone());
+        spawn_checkpointer(store.path.clone(), store.conn.clone());
         Ok(store)
     }
 
@@ -579,16 +579,45 @@ pub fn purge_active(tx: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
 
 /// Copies committed WAL frames into the database file every 500 ms on a
 /// connection of its own (PASSIVE: never blocks readers or writers).
-fn spawn_checkpointer(path: std::path::PathBuf) {
+///
+/// Under a steady stream of commits a PASSIVE checkpoint never catches up:
+/// new frames arrive while it copies, so SQLite never restarts the WAL and
+/// the file grows without bound (gigabytes after minutes of checks), and the
+/// checkpoints that chase it stall the writer's appends for hundreds of
+/// milliseconds. So once the WAL passes [`WAL_RESTART_BYTES`], a second
+/// checkpoint runs while holding the writing connection's mutex: it only has
+/// the few frames committed since the first one to copy, and with every frame
+/// copied the next commit starts the WAL over from its beginning.
+fn spawn_checkpointer(path: std::path::PathBuf, writer: std::sync::Arc<Mutex<Connection>>) {
     let _ = std::thread::Builder::new().name("scrub-checkpoint".into()).spawn(move || {
         let Ok(c) = Connection::open(&path) else { return };
         let _ = c.busy_timeout(std::time::Duration::from_millis(100));
+        let wal = {
+            let mut p = path.clone().into_os_string();
+            p.push("-wal");
+            std::path::PathBuf::from(p)
+        };
+        // (busy, frames in the WAL, frames copied)
+        let checkpoint = |c: &Connection| {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+        };
         loop {
             std::thread::sleep(std::time::Duration::from_millis(500));
-            let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            let _ = checkpoint(&c);
+            let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
+            if big {
+                let _paused = writer.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = checkpoint(&c);
+            }
         }
     });
 }
+
+/// The WAL size past which the checkpointer makes the WAL start over (it is
+/// then truncated back to this size by `journal_size_limit`).
+const WAL_RESTART_BYTES: u64 = 64 << 20;
 
 /// One active record for the [`ActiveWriter`] (removals go with the attempt
 /// or cancellation that causes them, in that request's transaction).
