@@ -617,7 +617,7 @@ fn spawn_checkpointer(path: std::path::PathBuf, writer: std::sync::Arc<Mutex<Con
 
 /// The WAL size past which the checkpointer makes the WAL start over (it is
 /// then truncated back to this size by `journal_size_limit`).
-const WAL_RESTART_BYTES: u64 = 64 << 20;
+const WAL_RESTART_BYTES: u64 = 256 << 20;
 
 /// One active record for the [`ActiveWriter`] (removals go with the attempt
 /// or cancellation that causes them, in that request's transaction).
