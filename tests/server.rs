@@ -816,7 +816,10 @@ async fn active_records_in_the_store_across_restarts() {
     again["key"] = json!(k1);
     assert_eq!(post(&app, "complianceStatuses", again).await["key"], json!(k1), "same key back");
     let save = json!({"contactChannel":"Voice","contactAddress":"2125550202","customer":"C-2","key":k2});
-    assert_eq!(call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(save.clone())).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(save.clone())).await.0,
+        StatusCode::ACCEPTED
+    );
     let cancel = json!({"operationType":"CancelContact","key":k3});
     assert_eq!(call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(cancel)).await.0, StatusCode::ACCEPTED);
     drop(app);

@@ -421,11 +421,8 @@ impl HistoryBuilder {
             .collect();
         let n: usize = groups.iter().map(StagedGroup::len).sum();
         assert!(n < NONE as usize, "at most 4 billion attempts");
-        h.uncounted = groups
-            .iter()
-            .zip(&starts)
-            .flat_map(|(g, &s)| g.uncounted.iter().map(move |&i| s as u32 + i))
-            .collect();
+        h.uncounted =
+            groups.iter().zip(&starts).flat_map(|(g, &s)| g.uncounted.iter().map(move |&i| s as u32 + i)).collect();
 
         // Low-cardinality names: merge the groups' local tables, then remap.
         let remap = |names: &mut Interner, local: fn(&StagedGroup) -> &LocalNames| -> Vec<Vec<u32>> {
@@ -480,7 +477,8 @@ impl HistoryBuilder {
             })
         };
         let (mc, ma, mk) = (masked(&h.cust), masked(&h.addr), masked(&h.acct));
-        let (kc, ka, kk) = (mc.as_ref().unwrap_or(&h.cust), ma.as_ref().unwrap_or(&h.addr), mk.as_ref().unwrap_or(&h.acct));
+        let (kc, ka, kk) =
+            (mc.as_ref().unwrap_or(&h.cust), ma.as_ref().unwrap_or(&h.addr), mk.as_ref().unwrap_or(&h.acct));
         let (c, (a, k)) = rayon::join(
             || Postings::build(kc, h.customers.len(), &h.time),
             || {

@@ -142,8 +142,7 @@ impl AppState {
         let mut rep = StartReport::default();
         // Expired active records are never needed again (against the server's clock,
         // which `--now` may freeze; the active-record writer repeats this every 10 s).
-        let purged = store
-            .tx(|tx| store::purge_active(tx, clock.now().timestamp_millis()))?;
+        let purged = store.tx(|tx| store::purge_active(tx, clock.now().timestamp_millis()))?;
         if purged > 0 {
             eprintln!("scrub serve: removed {purged} expired active records from the store");
         }

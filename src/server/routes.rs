@@ -323,7 +323,12 @@ fn check(
         // since the read: then this one is blocked, exactly as if it had come
         // second (the steps before §8's do not look at active records).
         if let Some((restriction, end)) = engine::active_block(&inner.engine, &rec, now, &*active) {
-            d = Decision { restriction: Some(restriction), end: Some(end), available_quota: d.available_quota, ..Decision::default() };
+            d = Decision {
+                restriction: Some(restriction),
+                end: Some(end),
+                available_quota: d.available_quota,
+                ..Decision::default()
+            };
             None
         } else {
             let replaces = active.put(&key, &rec.address, &rec.customer, &rec.account, expires);
