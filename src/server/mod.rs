@@ -109,7 +109,7 @@ mod tests {
 #[derive(Debug)]
 pub struct AppState {
     pub store: store::Store,
-    pub active_writer: store::ActiveWriter,
+    pub group_writer: store::GroupWriter,
     tokens: AHashMap<String, TokenEntry>,
     orgs: RwLock<AHashMap<String, Arc<org::Org>>>,
     pub clock: Clock,
@@ -163,9 +163,9 @@ impl AppState {
         }
         rep.millis = t0.elapsed().as_millis();
         let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
-        let active_writer = store.active_writer(clock);
+        let group_writer = store.group_writer(clock);
         let st =
-            AppState { store, active_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
+            AppState { store, group_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))
     }
 

@@ -334,7 +334,7 @@ fn check(
             let replaces = active.put(&key, &rec.address, &rec.customer, &rec.account, expires);
             active.purge(now);
             // Queued under the lock, so the store sees one key's records in order.
-            commit = Some(st.active_writer.submit(store::ActiveOp::Put {
+            commit = Some(st.group_writer.submit(store::ActiveOp::Put {
                 org: org.to_string(),
                 key: key.clone(),
                 address: rec.address.clone(),
@@ -466,7 +466,7 @@ async fn attempt_post(
     // The store's writer thread commits it with whatever else is queued (the
     // active records of concurrent checks): no wait for the connection.
     let key2 = used_key.zip(taken.as_ref()).map(|(k, a)| (k, a.expires.timestamp_millis()));
-    let committed = st.active_writer.write(prepared.write_job(&org, key2)).await;
+    let committed = st.group_writer.write(prepared.write_job(&org, key2)).await;
     let seq = match committed {
         Ok(Ok(seq)) => seq,
         failed => {

@@ -205,7 +205,7 @@ impl AttemptRow {
 
 #[derive(Debug)]
 pub struct Store {
-    /// The one writing connection (shared with the [`ActiveWriter`]): two
+    /// The one writing connection (shared with the [`GroupWriter`]): two
     /// writing connections would meet in SQLite's busy handler, which sleeps
     /// for milliseconds; a mutex hands over in microseconds.
     conn: std::sync::Arc<Mutex<Connection>>,
@@ -236,10 +236,11 @@ impl Store {
         &self.path
     }
 
-    /// A writer for active records on this store's connection; it also
-    /// deletes the records that expired by `clock` every ten seconds.
-    pub fn active_writer(&self, clock: super::Clock) -> ActiveWriter {
-        ActiveWriter::start(self.conn.clone(), clock)
+    /// The group-commit writer (checks' active records, contact attempts) on
+    /// this store's connection; it also deletes the active records that
+    /// expired by `clock` every ten seconds.
+    pub fn group_writer(&self, clock: super::Clock) -> GroupWriter {
+        GroupWriter::start(self.conn.clone(), clock)
     }
 
     pub fn open(dir: &Path, full_sync: bool) -> anyhow::Result<Store> {
@@ -619,7 +620,7 @@ fn spawn_checkpointer(path: std::path::PathBuf, writer: std::sync::Arc<Mutex<Con
 /// then truncated back to this size by `journal_size_limit`).
 const WAL_RESTART_BYTES: u64 = 256 << 20;
 
-/// One active record for the [`ActiveWriter`] (removals go with the attempt
+/// One active record for the [`GroupWriter`] (removals go with the attempt
 /// or cancellation that causes them, in that request's transaction).
 #[derive(Debug, Clone)]
 pub enum ActiveOp {
@@ -657,7 +658,7 @@ pub type Pending = tokio::sync::oneshot::Receiver<Result<i64, String>>;
 /// checks cost one commit, not thirty-two, and an attempt never waits for the
 /// connection behind a batch it could have joined.
 #[derive(Debug, Clone)]
-pub struct ActiveWriter {
+pub struct GroupWriter {
     tx: std::sync::mpsc::Sender<(Job, Done)>,
 }
 
@@ -670,8 +671,8 @@ impl std::fmt::Debug for Job {
     }
 }
 
-impl ActiveWriter {
-    fn start(conn: std::sync::Arc<Mutex<Connection>>, clock: super::Clock) -> ActiveWriter {
+impl GroupWriter {
+    fn start(conn: std::sync::Arc<Mutex<Connection>>, clock: super::Clock) -> GroupWriter {
         const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
         let (tx, rx) = std::sync::mpsc::channel::<(Job, Done)>();
         std::thread::Builder::new()
@@ -748,7 +749,7 @@ impl ActiveWriter {
                 }
             })
             .expect("spawning the store writer");
-        ActiveWriter { tx }
+        GroupWriter { tx }
     }
 
     /// Queues a write; the receiver resolves with its result once committed.
