@@ -570,32 +570,22 @@ async fn assert_agrees_with_batch(app: &Router, dir: &Path, asof: &str) -> (usiz
     (rows, restricted)
 }
 
-#[tokio::test]
-async fn batch_and_rest_agree_on_the_sample() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sample = root.join("datasets/sample");
-    let d = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_scrub");
-    let data = d.path().join("data");
-    let st = std::process::Command::new(bin)
-        .args(["load", "--org", "acme", "--data-dir"])
-        .arg(&data)
-        .arg("--rules")
-        .arg(sample.join("rules"))
-        .arg("--history")
-        .arg(sample.join("history.csv"))
-        .arg("--config")
-        .arg(sample.join("config.json"))
-        .output()
-        .unwrap();
+/// The sample's rules and configuration (and its history, with `history`)
+/// imported by `scrub load` into `dir/data`, served at the sample's as-of
+/// instant with active records off: batch has none (SPEC §8), so every check
+/// is independent. Returns the app and the as-of instant.
+async fn sample_server(dir: &Path, history: bool) -> (Router, String) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sample");
+    let data = dir.join("data");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_scrub"));
+    cmd.args(["load", "--org", "acme", "--data-dir"]).arg(&data).arg("--rules").arg(sample.join("rules"));
+    if history {
+        cmd.arg("--history").arg(sample.join("history.csv"));
+    }
+    let st = cmd.arg("--config").arg(sample.join("config.json")).output().unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
     let app = open(&data, &asof);
-    // Every history row is stored, the Disabled ones as Disabled (and they count for nothing below).
-    let (_, all) = call(&app, "GET", &p("acme", "contactAttempts?maxResults=1"), Some(A), None).await;
-    let (_, off) = call(&app, "GET", &p("acme", "contactAttempts?status=Disabled"), Some(A), None).await;
-    assert_eq!((all["totalItems"].as_u64(), off["totalItems"].as_u64()), (Some(420), Some(14)));
-    // Batch has no active records (SPEC §8): turn them off so every check is independent.
     let (s, _) = call(
         &app,
         "PATCH",
@@ -605,6 +595,17 @@ async fn batch_and_rest_agree_on_the_sample() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
+    (app, asof)
+}
+
+#[tokio::test]
+async fn batch_and_rest_agree_on_the_sample() {
+    let d = tempfile::tempdir().unwrap();
+    let (app, asof) = sample_server(d.path(), true).await;
+    // Every history row is stored, the Disabled ones as Disabled (and they count for nothing below).
+    let (_, all) = call(&app, "GET", &p("acme", "contactAttempts?maxResults=1"), Some(A), None).await;
+    let (_, off) = call(&app, "GET", &p("acme", "contactAttempts?status=Disabled"), Some(A), None).await;
+    assert_eq!((all["totalItems"].as_u64(), off["totalItems"].as_u64()), (Some(420), Some(14)));
     let (rows, restricted) = assert_agrees_with_batch(&app, d.path(), &asof).await;
     assert_eq!(rows, 603);
     assert!(restricted > 100, "the sample exercises restrictions ({restricted})");
@@ -854,31 +855,9 @@ async fn active_records_in_the_store_across_restarts() {
 /// loaded one give the same answers.
 #[tokio::test]
 async fn attempts_reported_over_the_api_count_like_batch_history() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sample = root.join("datasets/sample");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/sample");
     let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    let st = std::process::Command::new(env!("CARGO_BIN_EXE_scrub"))
-        .args(["load", "--org", "acme", "--data-dir"])
-        .arg(&data)
-        .arg("--rules")
-        .arg(sample.join("rules"))
-        .arg("--config")
-        .arg(sample.join("config.json"))
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let asof = std::fs::read_to_string(sample.join("asof.txt")).unwrap().trim().to_string();
-    let app = open(&data, &asof);
-    let (s, _) = call(
-        &app,
-        "PATCH",
-        &p("acme", "attemptTrackers/configurations"),
-        Some(A),
-        Some(json!({"enableActiveRecordFeature":false})),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
+    let (app, asof) = sample_server(d.path(), false).await;
     let mut rdr = csv::Reader::from_path(sample.join("history.csv")).unwrap();
     let h: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
     let (mut posted, mut disabled) = (0, 0);

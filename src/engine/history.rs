@@ -253,14 +253,14 @@ fn key_state() -> ahash::RandomState {
     ahash::RandomState::with_seeds(0x5eed, 0x0ddba11, 0xca11ab1e, 0xfeedface)
 }
 
-/// An attempt's checked fields (channel, time in ns, numberType); `None` for a
-/// Disabled attempt. `Err` names the first bad field.
-fn checked(a: &Attempt<'_>) -> Result<Option<(Channel, i64, Option<i64>)>, FieldError> {
+/// An attempt's checked fields: channel, time in ns, numberType, and whether
+/// it is Enabled (counts). `Err` names the first bad field.
+fn checked(a: &Attempt<'_>) -> Result<(Channel, i64, Option<i64>, bool), FieldError> {
     let channel = a.channel()?;
     let t = to_nanos(a.instant()?);
     let enabled = a.enabled()?;
     let number_type = a.number_type()?;
-    Ok(enabled.then_some((channel, t, number_type)))
+    Ok((channel, t, number_type, enabled))
 }
 
 impl StagedGroup {
@@ -288,23 +288,20 @@ impl StagedGroup {
         a: &Attempt<'a>,
         extra_geocodes: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), FieldError> {
-        let checked = checked(a)?;
+        let (channel, t, number_type, enabled) = checked(a)?;
         self.rows_read += 1;
-        let (channel, t, number_type) = match checked {
-            Some(c) => c,
-            None if self.keep_disabled => {
-                self.disabled += 1;
-                self.uncounted.push(self.time.len() as u32);
-                (a.channel()?, to_nanos(a.instant()?), a.number_type()?)
-            }
-            None => {
-                self.disabled += 1;
+        if !enabled {
+            self.disabled += 1;
+            if !self.keep_disabled {
                 return Ok(());
             }
-        };
+        }
         if self.window.is_some_and(|(from, to)| t < from || t > to) {
             self.skipped += 1;
             return Ok(());
+        }
+        if !enabled {
+            self.uncounted.push(self.time.len() as u32);
         }
         let buf = &mut self.buf;
         normalize::address_into(channel, a.contact_address.unwrap_or(""), buf);
@@ -627,12 +624,12 @@ impl History {
         a: &Attempt<'a>,
         extra_geocodes: impl IntoIterator<Item = &'a str>,
     ) -> Result<Appended, FieldError> {
-        let checked = checked(a)?;
+        let (channel, t, number_type, enabled) = checked(a)?;
         self.rows_read += 1;
-        let Some((channel, t, number_type)) = checked else {
+        if !enabled {
             self.disabled += 1;
             return Ok(Appended { index: None, new_names: false });
-        };
+        }
         assert!(self.time.len() < NONE as usize - 1, "at most 4 billion attempts");
         if self.geo_start.is_empty() {
             self.geo_start.push(0);

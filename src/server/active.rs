@@ -39,7 +39,6 @@ struct Slot {
     expires_ms: i64,
     /// The next slot with the same field hash, per field (NIL ends a chain).
     next: [u32; 4],
-    used: bool,
 }
 
 impl Slot {
@@ -242,7 +241,6 @@ impl ActiveSet {
         s.ends = ends;
         s.expires_ms = expires_ms;
         s.next = next;
-        s.used = true;
         self.live += 1;
         self.queue.insert((expires_ms, slot));
         replaced
@@ -301,7 +299,6 @@ impl ActiveSet {
         self.queue.remove(&(s.expires_ms, i));
         s.text = Box::default();
         s.next = [NIL; 4];
-        s.used = false;
         self.free.push(i);
         self.live -= 1;
     }
