@@ -15,13 +15,16 @@ use chrono_tz::Tz;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{evaluate, Engine, HistoryBuilder, RuleSet};
+use crate::engine::{evaluate, prefetch, Engine, HistoryBuilder, RuleSet};
 use crate::io::contacts::{Chunk, ContactReader};
 use crate::io::history::{load_history, HistoryLoadReport};
 use crate::io::output::{RowOutcome, Select, Sink};
 use crate::io::rules::{load_rules, RuleLoadOptions, RuleLoadReport};
 use crate::io::{load_config, LoadError};
 use crate::model::{Checks, Config, Record};
+
+/// Records evaluated together after one prefetch of their registry probes.
+const GROUP: usize = 32;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -283,15 +286,26 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             };
             let zone = opts.default_zone;
             let checks = opts.checks;
-            let results: Vec<RowOutcome<'_>> = (0..chunk.len())
-                .into_par_iter()
-                .with_min_len(2048)
-                .map_init(Record::default, |rec, i| {
-                    view.fill(i, rec, zone)?;
-                    rec.checks = checks;
-                    Ok(evaluate(engine_ref, rec, now))
-                })
-                .collect();
+            // Records are evaluated in groups of GROUP: filled, then the registry
+            // probes of the whole group are prefetched, then each is evaluated
+            // (overlapping the group's cache misses instead of paying them in turn).
+            let mut results: Vec<RowOutcome<'_>> = Vec::with_capacity(chunk.len());
+            results.resize_with(chunk.len(), || Err(String::new()));
+            results.par_chunks_mut(GROUP).with_min_len(2048 / GROUP).enumerate().for_each_init(
+                || (vec![Record::default(); GROUP], Vec::with_capacity(GROUP)),
+                |(recs, filled), (g, out)| {
+                    filled.clear();
+                    for (j, rec) in recs.iter_mut().enumerate().take(out.len()) {
+                        let r = view.fill(g * GROUP + j, rec, zone);
+                        rec.checks = if r.is_ok() { checks } else { Checks::none() };
+                        filled.push(r);
+                    }
+                    prefetch(engine_ref, &recs[..out.len()]);
+                    for ((slot, rec), r) in out.iter_mut().zip(recs.iter()).zip(filled.drain(..)) {
+                        *slot = r.map(|()| evaluate(engine_ref, rec, now));
+                    }
+                },
+            );
             eval_time += t.elapsed();
             for (i, r) in results.iter().enumerate() {
                 match r {

@@ -40,6 +40,19 @@ impl Registry {
         }
     }
 
+    /// Cache hints for the probes of `keys` (see [`PhoneSet::prefetch_bucket`]):
+    /// every key's table entry first, then every key's low parts.
+    pub fn prefetch(&self, keys: &[u64]) {
+        for s in &self.sets {
+            for &v in keys {
+                s.prefetch_bucket(v);
+            }
+            for &v in keys {
+                s.prefetch_lows(v);
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.sets.iter().map(|s| s.len()).sum::<usize>().saturating_sub(self.removed.len())
     }
@@ -140,6 +153,26 @@ impl ExclusionIndex {
             return &[];
         }
         self.by_type[t as usize].get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Cache hints for the registry probes that `recs` will make (a pure hint:
+    /// it changes no answer). Batch evaluates records in small groups and calls
+    /// this first, so the random reads of a registry-sized set overlap.
+    pub fn prefetch(&self, recs: &[Record]) {
+        if self.registry.sets.is_empty() {
+            return;
+        }
+        let mut keys = [0u64; 64];
+        for group in recs.chunks(64) {
+            let mut n = 0;
+            for rec in group {
+                if let Some(v) = (rec.channel == Channel::Voice).then(|| phone_key(&rec.address)).flatten() {
+                    keys[n] = v;
+                    n += 1;
+                }
+            }
+            self.registry.prefetch(&keys[..n]);
+        }
     }
 
     pub fn check<'e>(&'e self, rec: &Record, now: DateTime<Utc>) -> ExclusionOutcome<'e> {
