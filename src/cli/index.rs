@@ -6,7 +6,10 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use rayon::prelude::*;
 
-use crate::engine::dnc::{phone_key_of_text, PhoneSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::engine::dnc::{phone_key_of_digits, PhoneSet};
+use crate::engine::keyset::KeyCollector;
 use crate::engine::RuleSet;
 use crate::io::rules::{load_rules, RuleLoadOptions, RuleLoadReport};
 
@@ -53,11 +56,12 @@ Example:
     },
 }
 
-/// Reads a registry / change-list file in parallel (memory-mapped, split at line ends).
-pub fn read_number_list(path: &Path) -> anyhow::Result<Vec<u64>> {
+/// Reads a registry / change-list file in parallel (memory-mapped, split at
+/// line ends) into `into`; returns the numbers read.
+pub fn read_number_list(path: &Path, into: &KeyCollector) -> anyhow::Result<usize> {
     let f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     if f.metadata()?.len() == 0 {
-        return Ok(Vec::new());
+        return Ok(0);
     }
     // SAFETY: read-only map of a file we do not modify.
     let m = unsafe { memmap2::Mmap::map(&f) }.with_context(|| format!("{}: cannot map", path.display()))?;
@@ -72,29 +76,32 @@ pub fn read_number_list(path: &Path) -> anyhow::Result<Vec<u64>> {
         cuts.push((at + 1).min(data.len()));
     }
     cuts.push(data.len());
-    let out: Vec<Vec<u64>> = cuts
-        .windows(2)
-        .collect::<Vec<_>>()
+    let windows: Vec<&[usize]> = cuts.windows(2).collect();
+    Ok(windows
         .par_iter()
         .map(|w| {
-            let mut v = Vec::new();
+            let mut st = into.stager();
             for line in data[w[0]..w[1]].split(|&b| b == b'\n') {
-                let line = String::from_utf8_lossy(line);
-                let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"')).collect();
-                let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).count();
-                let key = if fields.len() >= 2 && digits(fields[0]) == 3 && digits(fields[1]) == 7 {
-                    phone_key_of_text(&format!("{}{}", fields[0], fields[1]))
-                } else {
-                    phone_key_of_text(fields[0])
-                };
-                if let Some(k) = key {
-                    v.push(k);
+                if let Some(k) = number_of_line(line) {
+                    st.push(k);
                 }
             }
-            v
+            st.added
         })
-        .collect();
-    Ok(out.concat())
+        .sum())
+}
+
+/// A registry line's number: `2125550101`, or `212,5550101` (area code, number).
+fn number_of_line(line: &[u8]) -> Option<u64> {
+    let digits = |f: &[u8]| f.iter().filter(|b| b.is_ascii_digit()).count();
+    let mut fields = line.split(|&b| b == b',');
+    let first = fields.next()?;
+    match fields.next() {
+        Some(second) if digits(first) == 3 && digits(second) == 7 => {
+            phone_key_of_digits(first.iter().chain(second).copied())
+        }
+        _ => phone_key_of_digits(first.iter().copied()),
+    }
 }
 
 pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
@@ -114,22 +121,31 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
                 + rules.quotas.len()
                 + rules.attempt_trackers.len()
                 + rules.message_trackers.len();
-            let mut keys = rules.take_registry_keys();
+            let (numbers, moved) = rules.take_registry_keys();
             for p in registry.iter().chain(&add) {
-                keys.push(read_number_list(p)?);
+                read_number_list(p, &numbers)?;
             }
-            let mut deleted = 0usize;
-            if !delete.is_empty() {
-                let mut del = Vec::new();
+            let deleted = AtomicUsize::new(0);
+            let set = if delete.is_empty() {
+                numbers.into_set(|v| !moved.contains(&v))
+            } else {
+                let del = KeyCollector::default();
                 for p in &delete {
-                    del.extend(read_number_list(p)?);
+                    read_number_list(p, &del)?;
                 }
-                let del = PhoneSet::from_unsorted(del);
-                let before: usize = keys.iter().map(Vec::len).sum();
-                keys.par_iter_mut().for_each(|c| c.retain(|v| !del.contains(*v)));
-                deleted = before - keys.iter().map(Vec::len).sum::<usize>();
-            }
-            let set = PhoneSet::from_chunks(keys);
+                let del = del.into_set(|_| true);
+                numbers.into_set(|v| {
+                    let gone = del.contains(v);
+                    if moved.contains(&v) {
+                        return false;
+                    }
+                    if gone {
+                        deleted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    !gone
+                })
+            };
+            let deleted = deleted.into_inner();
             set.save(&out).with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!(
                 "scrub: indexed {} numbers ({} deleted entries, {} other rules left out) into {} ({:.2} bytes/number, {:.1} s)",

@@ -44,9 +44,14 @@ pub fn phone_key(digits: &str) -> Option<u64> {
 
 /// Digits of any text as a key (registry lines, raw exclusion values).
 pub fn phone_key_of_text(s: &str) -> Option<u64> {
+    phone_key_of_digits(s.bytes())
+}
+
+/// The digits among `bytes` as a key (other bytes are skipped).
+pub fn phone_key_of_digits(bytes: impl Iterator<Item = u8>) -> Option<u64> {
     let mut v = 0u64;
     let mut n = 0;
-    for c in s.bytes() {
+    for c in bytes {
         if c.is_ascii_digit() {
             if n == 0 && c == b'0' {
                 return None;
@@ -146,7 +151,7 @@ fn prefetch(p: *const u8) {
 }
 
 /// Stored low parts, by width.
-enum Lows {
+pub(super) enum Lows {
     U16(Vec<u16>),
     U32(Vec<u32>),
     U64(Vec<u64>),
@@ -175,7 +180,7 @@ impl std::fmt::Debug for PhoneSet {
 }
 
 /// The smallest shift giving at most ~`n / PER_BUCKET` buckets over the range.
-fn choose_shift(range: u64, n: usize) -> u32 {
+pub(super) fn choose_shift(range: u64, n: usize) -> u32 {
     let target = (n as u64 / PER_BUCKET).max(1);
     let mut s = 0;
     while s < 63 && (range >> s) + 1 > target {
@@ -184,7 +189,7 @@ fn choose_shift(range: u64, n: usize) -> u32 {
     s
 }
 
-fn width_for(shift: u32) -> u32 {
+pub(super) fn width_for(shift: u32) -> u32 {
     match shift {
         0..=16 => 2,
         17..=32 => 4,
@@ -227,6 +232,12 @@ impl PhoneSet {
             _ => Lows::U64(out.par_iter().map(|v| (v - min) & mask).collect()),
         };
         PhoneSet { lows, table, len, min, shift, nb, width }
+    }
+
+    /// A set from its parts, laid out by the caller (see `keyset`).
+    pub(super) fn from_raw(lows: Lows, table: Vec<u32>, len: usize, min: u64, shift: u32, nb: u64) -> PhoneSet {
+        debug_assert_eq!(table.len() as u64, nb + 1);
+        PhoneSet { lows, table, len, min, shift, nb, width: width_for(shift) }
     }
 
     pub fn len(&self) -> usize {

@@ -11,12 +11,12 @@ pub mod dnc;
 pub mod exclusions;
 pub mod history;
 pub mod intmap;
+pub mod keyset;
 pub mod par;
 pub mod trackers;
 
 use ahash::AHashMap;
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 
 pub use decision::{BlockKind, CctTier, Decision, RestrictionType};
 pub use history::{History, HistoryBuilder};
@@ -40,8 +40,7 @@ pub struct RuleSet {
     pub message_trackers: Vec<Tracker>,
     cct_slots: AHashMap<CctIdentity, usize>,
     /// Registry-style exclusions (permanent, unscoped, id-less Voice) as phone keys.
-    registry: Vec<Vec<u64>>,
-    registry_sorted: Option<Vec<u64>>,
+    registry: keyset::KeyCollector,
     registry_removed: ahash::AHashSet<u64>,
     registry_sets: Vec<std::sync::Arc<dnc::PhoneSet>>,
     /// Keep every exclusion in the general index (for comparisons and debugging).
@@ -88,27 +87,13 @@ impl RuleSet {
             });
             return;
         }
-        match self.registry.last_mut() {
-            Some(c) if c.len() < (1 << 20) => c.push(v),
-            _ => {
-                let mut c = Vec::with_capacity(1 << 20);
-                c.push(v);
-                self.registry.push(c);
-            }
-        }
-        self.registry_sorted = None;
+        self.registry.insert(v);
     }
 
-    /// Adds a chunk of registry keys (bulk loaders).
-    pub fn add_registry_chunk(&mut self, keys: Vec<u64>) {
-        if self.no_compact {
-            keys.into_iter().for_each(|v| self.add_registry_key(v));
-            return;
-        }
-        if !keys.is_empty() {
-            self.registry.push(keys);
-            self.registry_sorted = None;
-        }
+    /// Where parallel bulk loaders add registry keys (each thread through its own
+    /// [`keyset::Stager`]); `None` when registry-style rows go to the general index.
+    pub fn registry_collector(&self) -> Option<&keyset::KeyCollector> {
+        (!self.no_compact).then_some(&self.registry)
     }
 
     /// Adds a prebuilt compact set (`scrub index build`).
@@ -124,14 +109,7 @@ impl RuleSet {
         if self.registry_removed.contains(&v) {
             return false;
         }
-        if self.registry_sorted.is_none() {
-            let mut all: Vec<u64> = self.registry.concat();
-            all.par_sort_unstable();
-            all.dedup();
-            self.registry_sorted = Some(all);
-        }
-        let in_pending = self.registry_sorted.as_ref().is_some_and(|s| s.binary_search(&v).is_ok());
-        in_pending || self.registry_sets.iter().any(|s| s.contains(v))
+        self.registry.contains(v) || self.registry_sets.iter().any(|s| s.contains(v))
     }
 
     /// Before an act line changes an identity held in the compact set, move it
@@ -208,19 +186,16 @@ impl RuleSet {
         self.exclusions.iter().zip(&self.ex_dead).filter(|(_, d)| !**d).map(|(e, _)| e)
     }
 
-    /// Takes the registry keys collected so far, sorted and deduplicated, minus
-    /// numbers moved back to the general index (for `scrub index build`).
-    pub fn take_registry_keys(&mut self) -> Vec<Vec<u64>> {
-        let mut keys = std::mem::take(&mut self.registry);
-        self.registry_sorted = None;
+    /// Takes every registry number collected so far (prebuilt sets folded in),
+    /// with the numbers that act lines moved back to the general index (for
+    /// `scrub index build`, which adds number lists and builds one set).
+    pub fn take_registry_keys(&mut self) -> (keyset::KeyCollector, ahash::AHashSet<u64>) {
+        let keys = std::mem::take(&mut self.registry);
         for s in std::mem::take(&mut self.registry_sets) {
-            keys.push(s.iter().collect());
+            let mut st = keys.stager();
+            s.iter().for_each(|v| st.push(v));
         }
-        let removed = std::mem::take(&mut self.registry_removed);
-        if !removed.is_empty() {
-            keys.par_iter_mut().for_each(|c| c.retain(|v| !removed.contains(v)));
-        }
-        keys
+        (keys, std::mem::take(&mut self.registry_removed))
     }
 
     /// Exclusions held in the general index (not registry-style).
@@ -231,9 +206,8 @@ impl RuleSet {
     fn take_registry(&mut self) -> exclusions::Registry {
         let mut sets = std::mem::take(&mut self.registry_sets);
         let keys = std::mem::take(&mut self.registry);
-        self.registry_sorted = None;
-        if !keys.is_empty() {
-            sets.insert(0, std::sync::Arc::new(dnc::PhoneSet::from_chunks(keys)));
+        for (i, set) in keys.into_sets(|_| true).into_iter().enumerate() {
+            sets.insert(i, std::sync::Arc::new(set));
         }
         exclusions::Registry { sets, removed: std::mem::take(&mut self.registry_removed) }
     }

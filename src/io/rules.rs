@@ -486,10 +486,19 @@ fn load_cct(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Resu
     Ok(())
 }
 
-/// One row group's outcome: registry keys, and the other rows (by row number) as rules or errors.
+/// One task's outcome: how many registry rows it read (their keys went to the
+/// rule set's collector, or are kept here when they belong in the general
+/// index), and the other rows (by row number) as rules or errors.
 struct GroupLoad {
+    registry_rows: usize,
     registry: Vec<u64>,
     others: Vec<(usize, Result<Exclusion, FieldError>)>,
+}
+
+/// Where a task puts registry keys.
+enum KeySink<'a> {
+    Collector(crate::engine::keyset::Stager<'a>),
+    Keep,
 }
 
 /// Parquet exclusions, row groups decoded in parallel. Registry-style rows
@@ -497,6 +506,7 @@ struct GroupLoad {
 /// building a rule; the rest take the general path.
 fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
     let file = ctx.file;
+    let collector = rules.registry_collector();
     let groups = super::parquet_parallel(file, 65_536, |first, reader| {
         let headers: Vec<String> =
             arrow_array::RecordBatchReader::schema(&reader).fields().iter().map(|f| f.name().clone()).collect();
@@ -504,19 +514,21 @@ fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoad
         if map.idx[1].is_none() {
             return Err(LoadError::file(file, "no exclusionType column: not an exclusions file"));
         }
-        let mut out = GroupLoad { registry: Vec::new(), others: Vec::new() };
+        let mut out = GroupLoad { registry_rows: 0, registry: Vec::new(), others: Vec::new() };
+        let mut sink = collector.map_or(KeySink::Keep, |c| KeySink::Collector(c.stager()));
         let mut row = first;
         for batch in reader {
             let batch = batch.map_err(|e| LoadError::file(file, format!("unreadable Parquet: {e}")))?;
-            out.registry.reserve(batch.num_rows());
-            scan_exclusion_batch(&batch, &map, row, &mut out).map_err(|e| LoadError::file(file, e))?;
+            scan_exclusion_batch(&batch, &map, row, &mut out, &mut sink).map_err(|e| LoadError::file(file, e))?;
             row += batch.num_rows();
         }
         Ok(out)
     })?;
     for g in groups {
-        report.exclusions += g.registry.len();
-        rules.add_registry_chunk(g.registry);
+        report.exclusions += g.registry_rows;
+        for v in g.registry {
+            rules.add_registry_key(v);
+        }
         for (row, r) in g.others {
             match r {
                 Ok(e) => {
@@ -561,6 +573,7 @@ fn scan_exclusion_batch(
     map: &ColumnMap<8>,
     first_row: usize,
     out: &mut GroupLoad,
+    sink: &mut KeySink<'_>,
 ) -> Result<(), String> {
     let col = |k: usize| map.idx[k].map(|i| batch.column(i).clone());
     let raw: Vec<Option<arrow_array::ArrayRef>> = (0..8).map(col).collect();
@@ -575,7 +588,11 @@ fn scan_exclusion_batch(
             if let Some(v) =
                 val.as_ref().filter(|v| !v.is_null(r)).and_then(|v| crate::engine::dnc::phone_key_of_text(v.value(r)))
             {
-                out.registry.push(v);
+                out.registry_rows += 1;
+                match sink {
+                    KeySink::Collector(st) => st.push(v),
+                    KeySink::Keep => out.registry.push(v),
+                }
                 continue;
             }
         }
