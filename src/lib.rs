@@ -25,5 +25,6 @@ pub mod gen;
 pub mod io;
 pub mod model;
 pub mod normalize;
+pub mod pages;
 pub mod server;
 pub mod time;

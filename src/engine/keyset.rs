@@ -174,6 +174,7 @@ impl KeyCollector {
     /// The keys `keep` accepts, as compact sets: one for the partitioned keys,
     /// and one more only if keys of 2^34 and above were added.
     pub fn into_sets(self, keep: impl Fn(u64) -> bool + Sync) -> Vec<PhoneSet> {
+        let _small = crate::pages::SmallPages::new();
         let mut parts: Vec<Part> = self.parts.into_iter().map(|p| p.into_inner().expect("part")).collect();
         parts.par_iter_mut().enumerate().for_each_init(
             || vec![0u64; WORDS],

@@ -506,6 +506,7 @@ enum KeySink<'a> {
 /// building a rule; the rest take the general path.
 fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoadReport) -> Result<(), LoadError> {
     let file = ctx.file;
+    let _small = crate::pages::SmallPages::new();
     let collector = rules.registry_collector();
     let groups = super::parquet_parallel(file, 65_536, |first, reader| {
         let headers: Vec<String> =
