@@ -44,7 +44,33 @@ pub fn phone_key(digits: &str) -> Option<u64> {
 
 /// Digits of any text as a key (registry lines, raw exclusion values).
 pub fn phone_key_of_text(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.len() == 10 && b[0] != b'0' {
+        // the registry case, ten plain digits: parsed eight at a time
+        let head = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+        if let Some(h) = eight_digits(head) {
+            let (d8, d9) = (b[8].wrapping_sub(b'0'), b[9].wrapping_sub(b'0'));
+            if d8 < 10 && d9 < 10 {
+                return Some(h * 100 + d8 as u64 * 10 + d9 as u64);
+            }
+        }
+    }
     phone_key_of_digits(s.bytes())
+}
+
+/// Eight ASCII digits (little-endian load, first digit in the low byte) as a
+/// number, or `None` if any byte is not a digit.
+#[inline]
+fn eight_digits(x: u64) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let d = x.wrapping_sub(ONES * b'0' as u64);
+    // every byte ≥ '0' (no borrow into the high bit) and ≤ '9' (adding 0x76 stays below 0x80)
+    if (d | d.wrapping_add(ONES * 0x76)) & (ONES * 0x80) != 0 {
+        return None;
+    }
+    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF)
 }
 
 /// The digits among `bytes` as a key (other bytes are skipped).
@@ -434,6 +460,25 @@ mod tests {
         assert_eq!(phone_key("12345678901234567890"), None);
         assert_eq!(phone_key_of_text("(212) 555-0101"), Some(2125550101));
         assert_eq!(phone_key_of_text("212,5550101"), Some(2125550101));
+    }
+
+    #[test]
+    fn ten_digit_fast_path_agrees_with_the_digit_loop() {
+        let mut x = 88172645463325252u64;
+        let alphabet = b"0123456789012345678901234567890123456789 -()/:@+a\x7f\xff";
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = if i % 3 == 0 { (x % 14) as usize } else { 10 };
+            let bytes: Vec<u8> = (0..len).map(|k| alphabet[((x >> (k * 5)) as usize + k) % alphabet.len()]).collect();
+            let s = String::from_utf8_lossy(&bytes);
+            assert_eq!(phone_key_of_text(&s), phone_key_of_digits(s.bytes()), "{s:?}");
+        }
+        for s in ["2125550101", "9999999999", "1000000000", "0125550101", "212555010a", "2125550:01", "21255501/1"] {
+            assert_eq!(phone_key_of_text(s), phone_key_of_digits(s.bytes()), "{s:?}");
+        }
+        assert_eq!(phone_key_of_text("9876543210"), Some(9_876_543_210));
     }
 
     #[test]

@@ -245,7 +245,12 @@ impl Layout<'_> {
     /// Writes every key's low part (`low(key − min)`) and the bucket table, a
     /// partition per task: each writes its own keys and the table entries of the
     /// buckets that start inside its value range (table[b] = keys below bucket b).
-    fn fill<T: Copy + Default + Send>(&self, parts: Vec<Part>, table: &mut [u32], low: impl Fn(u64) -> T + Sync) -> Vec<T> {
+    fn fill<T: Copy + Default + Send>(
+        &self,
+        parts: Vec<Part>,
+        table: &mut [u32],
+        low: impl Fn(u64) -> T + Sync,
+    ) -> Vec<T> {
         let n: usize = self.counts.iter().sum();
         let mut out = vec![T::default(); n];
         let bucket_start = |b: usize| self.min + ((b as u64) << self.shift);

@@ -137,7 +137,7 @@ fn load_csv(
 fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
     // Row groups are decoded and normalised in parallel; interning happens once at build.
     let b_ref = &*b;
-    let groups = super::parquet_parallel(path, 65_536, |first, reader| {
+    let groups = super::parquet_parallel(path, 65_536, &[], |first, reader| {
         let mut staged = b_ref.new_group();
         let mut row = first;
         for batch in reader {

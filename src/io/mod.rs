@@ -107,16 +107,41 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
 /// (about a million rows each), parsing the footer once. `f` gets the task's
 /// first row number (0-based) and a reader over its row groups; results come
 /// back in file order.
+///
+/// Text columns named in `dictionary` are read as dictionary arrays (codes
+/// into the file's own dictionary): for a low-cardinality column of a
+/// registry-sized file this skips materialising hundreds of millions of
+/// identical strings.
 pub fn parquet_parallel<T: Send>(
     path: &Path,
     batch_size: usize,
+    dictionary: &[&str],
     f: impl Fn(usize, parquet::arrow::arrow_reader::ParquetRecordBatchReader) -> Result<T, LoadError> + Sync,
 ) -> Result<Vec<T>, LoadError> {
+    use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
     use rayon::prelude::*;
     let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| LoadError::file(path, format!("not a readable Parquet file: {e}")))?;
+    let unreadable = |e| LoadError::file(path, format!("not a readable Parquet file: {e}"));
+    let mut meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(unreadable)?;
+    let as_dict = |f: &Field| dictionary.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8;
+    if meta.schema().fields().iter().any(|f| as_dict(f)) {
+        let fields: Vec<Field> = meta
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match as_dict(f) {
+                true => f
+                    .as_ref()
+                    .clone()
+                    .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))),
+                false => f.as_ref().clone(),
+            })
+            .collect();
+        let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, meta.schema().metadata().clone()));
+        meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(schema))
+            .map_err(unreadable)?;
+    }
     let groups = meta.metadata().row_groups();
     let mut tasks: Vec<(usize, Vec<usize>)> = Vec::new();
     let (mut row, mut run_rows) = (0usize, 0usize);
