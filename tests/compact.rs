@@ -121,3 +121,37 @@ fn index_build_merges_registry_adds_and_deletes() {
     assert_eq!(restricted, vec!["true", "false", "true", "true", "false"]);
     assert!(text.contains("1,Voice,2125550101,true,ExclusionVoice,,,,,,"));
 }
+
+#[test]
+fn parquet_registry_rows_give_the_same_answers_compact_or_not() {
+    // the bulk path: registry rows of a Parquet exclusions file go straight to the
+    // key collector (or, with --no-compact-index, to the general index)
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    scrub(&["gen", "--out", s(&data), "--contacts", "3000", "--dnc", "30000", "--history", "5000", "--seed", "11"]);
+    let asof = std::fs::read_to_string(data.join("asof.txt")).unwrap().trim().to_string();
+    let ex = data.join("exclusions.parquet");
+    let idx = d.path().join("ex.idx");
+    scrub(&["index", "build", "--out", s(&idx), "--exclusions", s(&ex)]);
+    let run = |rules: &[&Path], extra: &[&str], out: &str| {
+        let out = d.path().join(out);
+        let mut args = vec!["run", "--contacts"];
+        let contacts = data.join("contacts.parquet");
+        args.push(s(&contacts));
+        for r in rules {
+            args.extend(["--rules", s(r)]);
+        }
+        args.extend(["--checks", "exclusions", "--as-of", &asof, "--out", s(&out), "--quiet"]);
+        args.extend(extra);
+        scrub(&args);
+        std::fs::read(out).unwrap()
+    };
+    let compact = run(&[&ex], &[], "a.csv");
+    let general = run(&[&ex], &["--no-compact-index"], "b.csv");
+    assert_eq!(compact, general, "compact set vs general index");
+    let text = String::from_utf8(compact).unwrap();
+    let hits = text.lines().filter(|l| l.contains(",true,ExclusionVoice,,")).count();
+    assert!(hits > 20, "registry numbers must be hit: {hits}");
+    let info = String::from_utf8(scrub(&["index", "info", s(&idx)]).stdout).unwrap();
+    assert!(info.contains("30000 numbers"), "{info}");
+}
