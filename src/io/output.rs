@@ -184,8 +184,8 @@ impl Sink {
                         }
                         Chunk::Csv { rows } => (0..width)
                             .map(|k| {
-                                let v: Vec<Option<&str>> = rows
-                                    .iter()
+                                let v: Vec<Option<&str>> = (0..rows.len())
+                                    .map(|i| rows.row(i))
                                     .zip(&mask)
                                     .filter(|(_, m)| **m)
                                     .map(|(r, _)| {
@@ -298,7 +298,7 @@ fn format_rows<W: Write>(
         n += 1;
         match (chunk, text_cols) {
             (Chunk::Csv { rows }, _) => {
-                let row = &rows[i];
+                let row = rows.row(i);
                 for k in 0..width {
                     w.write_field(row.get(k).unwrap_or(b""))?;
                 }
@@ -313,9 +313,9 @@ fn format_rows<W: Write>(
         match r {
             Err(reason) => {
                 let extra = match chunk {
-                    Chunk::Csv { rows } if rows[i].len() > width => {
+                    Chunk::Csv { rows } if rows.row(i).len() > width => {
                         let more: Vec<String> =
-                            rows[i].iter().skip(width).map(|b| String::from_utf8_lossy(b).to_string()).collect();
+                            rows.row(i).iter().skip(width).map(|b| String::from_utf8_lossy(b).to_string()).collect();
                         format!("{reason} (extra fields: {})", more.join(" | "))
                     }
                     _ => reason.clone(),
