@@ -337,3 +337,30 @@ fn raw_of<'a>(f: &[Option<&'a str>; 11]) -> RawRecord<'a> {
         number_type_int: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_keep_every_field_byte_for_byte() {
+        let text = "a,b,c\n1,,\"x,\"\"y\"\"\"\n,2\n\"\",3,4,5\n";
+        let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(text.as_bytes());
+        let mut rows = CsvRows::with_capacity(2);
+        let mut rec = csv::ByteRecord::new();
+        let mut want: Vec<Vec<Vec<u8>>> = Vec::new();
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            assert!(rows.push(&rec));
+            want.push(rec.iter().map(<[u8]>::to_vec).collect());
+        }
+        assert_eq!(rows.len(), 4);
+        for (r, fields) in want.iter().enumerate() {
+            let row = rows.row(r);
+            assert_eq!(row.len(), fields.len());
+            assert_eq!(row.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), *fields);
+            assert_eq!(row.get(fields.len()), None);
+        }
+        assert_eq!(rows.row(1).get(2), Some(&b"x,\"y\""[..]));
+        assert_eq!(rows.row(3).get(0), Some(&b""[..]));
+    }
+}

@@ -264,9 +264,9 @@ fn write_csv<W: Write>(
         .into_par_iter()
         .map(|b| {
             let range = b * BLOCK..((b + 1) * BLOCK).min(results.len());
-            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::with_capacity(BLOCK * 160));
-            let n = format_rows(&mut w, chunk, text_cols.as_deref(), results, range, select, width)?;
-            Ok((w.into_inner().map_err(|e| e.into_error())?, n))
+            let mut out = Vec::with_capacity(BLOCK * 160);
+            let n = format_rows(&mut out, chunk, text_cols.as_deref(), results, range, select, width);
+            Ok((out, n))
         })
         .collect();
     let mut n = 0;
@@ -278,16 +278,17 @@ fn write_csv<W: Write>(
     Ok(n)
 }
 
-fn format_rows<W: Write>(
-    w: &mut csv::Writer<W>,
+fn format_rows(
+    out: &mut Vec<u8>,
     chunk: &Chunk,
     text_cols: Option<&[StringArray]>,
     results: &[RowOutcome<'_>],
     range: std::ops::Range<usize>,
     select: Select,
     width: usize,
-) -> std::io::Result<u64> {
+) -> u64 {
     let mut n = 0;
+    let mut w = Line { out, first: true };
     let mut qbuf = itoa_buf();
     let (mut sbuf, mut ebuf) = ([0u8; 24], [0u8; 24]);
     for i in range {
@@ -300,12 +301,12 @@ fn format_rows<W: Write>(
             (Chunk::Csv { rows }, _) => {
                 let row = rows.row(i);
                 for k in 0..width {
-                    w.write_field(row.get(k).unwrap_or(b""))?;
+                    w.field(row.get(k).unwrap_or(b""));
                 }
             }
             (_, Some(cols)) => {
                 for c in cols {
-                    w.write_field(if c.is_null(i) { "" } else { c.value(i) })?;
+                    w.field(if c.is_null(i) { "" } else { c.value(i) });
                 }
             }
             _ => unreachable!(),
@@ -320,22 +321,58 @@ fn format_rows<W: Write>(
                     }
                     _ => reason.clone(),
                 };
-                w.write_field(extra)?;
+                w.field(&extra);
             }
             Ok(d) => {
-                w.write_field(if d.restricted() { "true" } else { "false" })?;
-                w.write_field(d.restriction.map(|x| x.as_str()).unwrap_or(""))?;
-                w.write_field(d.rule_id.unwrap_or(""))?;
-                w.write_field(d.rule_name.unwrap_or(""))?;
-                w.write_field(d.start.map(|t| instant_text(t, &mut sbuf)).unwrap_or(""))?;
-                w.write_field(d.end.map(|t| instant_text(t, &mut ebuf)).unwrap_or(""))?;
-                w.write_field(d.message_type.map(|m| m.as_str()).unwrap_or(""))?;
-                w.write_field(d.available_quota.map(|q| fmt_i64(q, &mut qbuf)).unwrap_or(""))?;
+                w.field(if d.restricted() { "true" } else { "false" });
+                w.field(d.restriction.map(|x| x.as_str()).unwrap_or(""));
+                w.field(d.rule_id.unwrap_or(""));
+                w.field(d.rule_name.unwrap_or(""));
+                w.field(d.start.map(|t| instant_text(t, &mut sbuf)).unwrap_or(""));
+                w.field(d.end.map(|t| instant_text(t, &mut ebuf)).unwrap_or(""));
+                w.field(d.message_type.map(|m| m.as_str()).unwrap_or(""));
+                w.field(d.available_quota.map(|q| fmt_i64(q, &mut qbuf)).unwrap_or(""));
             }
         }
-        w.write_record(None::<&[u8]>)?;
+        w.end();
     }
-    Ok(n)
+    n
+}
+
+/// CSV output of one line, quoting like the `csv` crate's default (a field
+/// with a comma, quote, CR or LF is quoted, quotes doubled), byte for byte,
+/// without its per-field state machine.
+struct Line<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Line<'_> {
+    #[inline]
+    fn field(&mut self, f: impl AsRef<[u8]>) {
+        let f = f.as_ref();
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        if f.iter().any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+            self.out.push(b'"');
+            for &b in f {
+                if b == b'"' {
+                    self.out.push(b'"');
+                }
+                self.out.push(b);
+            }
+            self.out.push(b'"');
+        } else {
+            self.out.extend_from_slice(f);
+        }
+    }
+
+    fn end(&mut self) {
+        self.out.push(b'\n');
+        self.first = true;
+    }
 }
 
 fn itoa_buf() -> [u8; 24] {
@@ -371,6 +408,24 @@ fn append_extra(cols: &mut Vec<ArrayRef>, chosen: &[&RowOutcome<'_>], select: Se
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lines_quote_like_the_csv_crate() {
+        let fields: [&[u8]; 9] = [b"plain", b"", b"a,b", b"say \"hi\"", b"two\nlines", b"cr\r", b" sp ", b"\"", b"#x"];
+        let mut ours = Vec::new();
+        let mut w = super::Line { out: &mut ours, first: true };
+        for f in fields {
+            w.field(f);
+        }
+        w.end();
+        w.field("x");
+        w.field("");
+        w.end();
+        let mut theirs = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        theirs.write_record(fields).unwrap();
+        theirs.write_record(["x", ""]).unwrap();
+        assert_eq!(ours, theirs.into_inner().unwrap());
+    }
+
     #[test]
     fn instant_text_matches_format_instant() {
         let t = crate::time::parse_instant("2026-03-08T07:05:09.1239Z").unwrap();
