@@ -1,16 +1,19 @@
 //! Criterion benches on seeded generated data (`cargo bench`), named with their parameters.
 //!
 //! - `evaluate/…`: one record through every check against generated rules and history.
-//! - `phone_set/build 1M numbers`, `phone_set/probe …`: the compact DNC index.
+//! - `phone_set/build 1M numbers`, `phone_set/collect and build …`, `phone_set/probe …`: the compact
+//!   DNC index, from a key list and through the loaders' collector.
 //! - `batch/run 100k contacts …`: the whole `scrub run` pipeline on `scrub gen` data.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rayon::prelude::*;
 use scrub::batch::{build_engine, run, Phases, RunOptions};
 use scrub::engine::dnc::PhoneSet;
 use scrub::engine::evaluate;
+use scrub::engine::keyset::KeyCollector;
 use scrub::gen::{generate, GenOptions};
 use scrub::model::{Checks, RawRecord, Record};
 
@@ -69,6 +72,16 @@ fn bench_phone_set(c: &mut Criterion) {
     g.throughput(Throughput::Elements(keys.len() as u64));
     g.sample_size(10);
     g.bench_function("build 1M numbers", |b| b.iter(|| black_box(PhoneSet::from_unsorted(keys.clone()))));
+    g.bench_function("collect and build 1M numbers (loader path)", |b| {
+        b.iter(|| {
+            let c = KeyCollector::default();
+            keys.par_chunks(65_536).for_each(|ch| {
+                let mut st = c.stager();
+                ch.iter().for_each(|&v| st.push(v));
+            });
+            black_box(c.into_sets(|_| true))
+        })
+    });
     let set = PhoneSet::from_unsorted(keys.clone());
     let probes: Vec<u64> = keys.iter().step_by(7).map(|k| k + (k & 1)).collect();
     g.throughput(Throughput::Elements(probes.len() as u64));

@@ -65,6 +65,16 @@ impl Part {
     /// Sorts and deduplicates in place through `bits` (all zero before and after),
     /// keeping the keys `keep` accepts (`base` is the partition's first key).
     fn sort(&mut self, bits: &mut [u64], base: u64, keep: &(impl Fn(u64) -> bool + Sync)) {
+        if self.len() < WORDS / 4 {
+            // sparse: a plain sort beats scanning a 2 MiB bitmap
+            let mut all = self.blocks.concat();
+            all.sort_unstable();
+            all.dedup();
+            all.retain(|&low| keep(base | low as u64));
+            self.blocks = if all.is_empty() { Vec::new() } else { vec![all] };
+            self.sorted = true;
+            return;
+        }
         for b in &self.blocks {
             for &low in b {
                 bits[(low >> 6) as usize] |= 1 << (low & 63);
@@ -407,6 +417,28 @@ mod tests {
         want.push(1_999_999_999);
         want.retain(|&v| v != gone);
         assert_eq!(one.iter().collect::<Vec<_>>(), reference(&want));
+    }
+
+    #[test]
+    fn dense_partitions_sort_through_the_bitmap_like_sparse_ones() {
+        // 200k keys in two partitions (bitmap path) plus sparse ones elsewhere (sort path)
+        let mut all: Vec<u64> = keys(200_000, 5).into_iter().map(|v| (150 << LOW_BITS) + v % (2 << LOW_BITS)).collect();
+        all.extend(keys(3000, 9));
+        all.extend_from_slice(&all[..777].to_vec());
+        let dense_one = all[0];
+        let c = KeyCollector::default();
+        all.par_chunks(4099).for_each(|ch| {
+            let mut st = c.stager();
+            ch.iter().for_each(|&v| st.push(v));
+        });
+        let mut c2 = c.clone();
+        assert!(c2.contains(dense_one) && c2.contains(all[200_001]) && !c2.contains(1));
+        let sets = c.into_sets(|v| v != dense_one);
+        let mut want = reference(&all);
+        want.retain(|&v| v != dense_one);
+        assert_eq!(sets.len(), 1);
+        assert_eq!(sets[0].iter().collect::<Vec<_>>(), want);
+        assert!(!sets[0].contains(dense_one) && sets[0].contains(want[want.len() / 2]));
     }
 
     #[test]
