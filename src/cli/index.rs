@@ -125,26 +125,22 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
             for p in registry.iter().chain(&add) {
                 read_number_list(p, &numbers)?;
             }
+            let del = KeyCollector::default();
+            for p in &delete {
+                read_number_list(p, &del)?;
+            }
+            let del = del.into_set(|_| true);
             let deleted = AtomicUsize::new(0);
-            let set = if delete.is_empty() {
-                numbers.into_set(|v| !moved.contains(&v))
-            } else {
-                let del = KeyCollector::default();
-                for p in &delete {
-                    read_number_list(p, &del)?;
+            let set = numbers.into_set(|v| {
+                if moved.contains(&v) {
+                    return false;
                 }
-                let del = del.into_set(|_| true);
-                numbers.into_set(|v| {
-                    let gone = del.contains(v);
-                    if moved.contains(&v) {
-                        return false;
-                    }
-                    if gone {
-                        deleted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    !gone
-                })
-            };
+                let gone = del.contains(v);
+                if gone {
+                    deleted.fetch_add(1, Ordering::Relaxed);
+                }
+                !gone
+            });
             let deleted = deleted.into_inner();
             set.save(&out).with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!(

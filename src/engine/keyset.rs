@@ -158,11 +158,6 @@ impl KeyCollector {
         Stager { owner: self, bufs: vec![Vec::new(); PARTS], over: Vec::new(), added: 0 }
     }
 
-    pub fn is_empty(&mut self) -> bool {
-        self.parts.iter_mut().all(|p| p.get_mut().expect("part").blocks.is_empty())
-            && self.overflow.get_mut().expect("overflow").0.is_empty()
-    }
-
     /// Whether `v` was added (sorts the partition it falls in, once per change).
     pub fn contains(&mut self, v: u64) -> bool {
         if v >= LIMIT {

@@ -204,11 +204,9 @@ impl RuleSet {
     }
 
     fn take_registry(&mut self) -> exclusions::Registry {
-        let mut sets = std::mem::take(&mut self.registry_sets);
         let keys = std::mem::take(&mut self.registry);
-        for (i, set) in keys.into_sets(|_| true).into_iter().enumerate() {
-            sets.insert(i, std::sync::Arc::new(set));
-        }
+        let mut sets: Vec<_> = keys.into_sets(|_| true).into_iter().map(std::sync::Arc::new).collect();
+        sets.append(&mut self.registry_sets);
         exclusions::Registry { sets, removed: std::mem::take(&mut self.registry_removed) }
     }
 

@@ -49,9 +49,9 @@ pub enum Chunk {
 pub struct CsvRows {
     bytes: Vec<u8>,
     /// End of each field in `bytes`.
-    ends: Vec<u32>,
+    ends: Vec<usize>,
     /// Row r's fields are `ends[rows[r]..rows[r + 1]]`.
-    rows: Vec<u32>,
+    rows: Vec<usize>,
 }
 
 impl CsvRows {
@@ -65,21 +65,14 @@ impl CsvRows {
         r
     }
 
-    /// Appends a record; `false` (nothing appended) when the buffer would pass 4 GiB.
-    fn push(&mut self, rec: &csv::ByteRecord) -> bool {
-        if self.bytes.len() + rec.as_slice().len() > u32::MAX as usize
-            || self.ends.len() + rec.len() > u32::MAX as usize
-        {
-            return false;
-        }
+    fn push(&mut self, rec: &csv::ByteRecord) {
         let mut end = self.bytes.len();
         self.bytes.extend_from_slice(rec.as_slice());
         for f in rec.iter() {
             end += f.len();
-            self.ends.push(end as u32);
+            self.ends.push(end);
         }
-        self.rows.push(self.ends.len() as u32);
-        true
+        self.rows.push(self.ends.len());
     }
 
     pub fn len(&self) -> usize {
@@ -91,8 +84,8 @@ impl CsvRows {
     }
 
     pub fn row(&self, r: usize) -> CsvRow<'_> {
-        let (a, b) = (self.rows[r] as usize, self.rows[r + 1] as usize);
-        let start = if a == 0 { 0 } else { self.ends[a - 1] as usize };
+        let (a, b) = (self.rows[r], self.rows[r + 1]);
+        let start = if a == 0 { 0 } else { self.ends[a - 1] };
         CsvRow { bytes: &self.bytes, ends: &self.ends[a..b], start }
     }
 }
@@ -101,7 +94,7 @@ impl CsvRows {
 #[derive(Clone, Copy)]
 pub struct CsvRow<'a> {
     bytes: &'a [u8],
-    ends: &'a [u32],
+    ends: &'a [usize],
     start: usize,
 }
 
@@ -116,8 +109,8 @@ impl<'a> CsvRow<'a> {
     }
 
     pub fn get(&self, k: usize) -> Option<&'a [u8]> {
-        let end = *self.ends.get(k)? as usize;
-        let from = if k == 0 { self.start } else { self.ends[k - 1] as usize };
+        let end = *self.ends.get(k)?;
+        let from = if k == 0 { self.start } else { self.ends[k - 1] };
         Some(&self.bytes[from..end])
     }
 
@@ -148,10 +141,6 @@ pub struct ContactReader {
     pub total_hint: (u64, bool),
     source: Source,
     rows_read: u64,
-    /// The CSV record buffer, reused for every row.
-    record: csv::ByteRecord,
-    /// A record that did not fit the previous chunk.
-    held: Option<csv::ByteRecord>,
 }
 
 impl ContactReader {
@@ -176,8 +165,6 @@ impl ContactReader {
                     total_hint: (size, false),
                     source: Source::Csv(rdr),
                     rows_read: 0,
-                    record: csv::ByteRecord::new(),
-                    held: None,
                 })
             }
             Format::Parquet => {
@@ -199,8 +186,6 @@ impl ContactReader {
                     total_hint: (total, true),
                     source: Source::Parquet(reader),
                     rows_read: 0,
-                    record: csv::ByteRecord::new(),
-                    held: None,
                 })
             }
             _ => Err(LoadError::file(path, "contacts must be .csv or .parquet")),
@@ -219,20 +204,10 @@ impl ContactReader {
         match &mut self.source {
             Source::Csv(rdr) => {
                 let mut rows = CsvRows::with_capacity(max_rows);
-                let rec = &mut self.record;
-                if let Some(held) = self.held.take() {
-                    if !rows.push(&held) {
-                        return Err(LoadError::file(&self.path, "unreadable CSV: a record of over 4 GiB"));
-                    }
-                }
+                let mut rec = csv::ByteRecord::new();
                 while rows.len() < max_rows {
-                    match rdr.read_byte_record(rec) {
-                        Ok(true) => {
-                            if !rows.push(rec) {
-                                self.held = Some(rec.clone());
-                                break;
-                            }
-                        }
+                    match rdr.read_byte_record(&mut rec) {
+                        Ok(true) => rows.push(&rec),
                         Ok(false) => break,
                         Err(e) => return Err(LoadError::file(&self.path, format!("unreadable CSV: {e}"))),
                     }
@@ -350,7 +325,7 @@ mod tests {
         let mut rec = csv::ByteRecord::new();
         let mut want: Vec<Vec<Vec<u8>>> = Vec::new();
         while rdr.read_byte_record(&mut rec).unwrap() {
-            assert!(rows.push(&rec));
+            rows.push(&rec);
             want.push(rec.iter().map(<[u8]>::to_vec).collect());
         }
         assert_eq!(rows.len(), 4);
