@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn collects_like_a_sort_with_duplicates_and_partitions_left_empty() {
         let mut all = keys(300_000, 7);
-        all.extend_from_slice(&all[..5000].to_vec()); // duplicates
+        all.extend_from_within(..5000); // duplicates
         all.extend([LIMIT - 1, 0, 1, 16_777_215, 16_777_216]); // partition edges
         let c = KeyCollector::default();
         all.par_chunks(10_007).for_each(|ch| {
@@ -419,7 +419,7 @@ mod tests {
         // 200k keys in two partitions (bitmap path) plus sparse ones elsewhere (sort path)
         let mut all: Vec<u64> = keys(200_000, 5).into_iter().map(|v| (150 << LOW_BITS) + v % (2 << LOW_BITS)).collect();
         all.extend(keys(3000, 9));
-        all.extend_from_slice(&all[..777].to_vec());
+        all.extend_from_within(..777);
         let dense_one = all[0];
         let c = KeyCollector::default();
         all.par_chunks(4099).for_each(|ch| {
