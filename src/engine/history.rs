@@ -9,6 +9,8 @@ use ahash::AHashMap;
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
+pub use super::keys::KeyInterner;
+use super::keys::StagedKeys;
 use crate::model::{Attempt, Channel, FieldError};
 use crate::normalize;
 
@@ -176,30 +178,6 @@ pub struct History {
 
 /// Rows per staged group (the unit of parallel work while building).
 const GROUP_ROWS: usize = 1 << 20;
-/// Partitions of the high-cardinality interning (per-partition maps fit in cache).
-const PARTS: usize = 256;
-
-/// Normalised key strings of one group, one per row (empty = absent), with hashes.
-#[derive(Debug, Default)]
-struct KeyColumn {
-    arena: String,
-    offs: Vec<u32>,
-    hash: Vec<u64>,
-}
-
-impl KeyColumn {
-    fn push(&mut self, s: &str, state: &ahash::RandomState) {
-        if self.offs.is_empty() {
-            self.offs.push(0);
-        }
-        self.arena.push_str(s);
-        self.offs.push(self.arena.len() as u32);
-        self.hash.push(if s.is_empty() { 0 } else { state.hash_one(s) });
-    }
-    fn get(&self, i: usize) -> &str {
-        &self.arena[self.offs[i] as usize..self.offs[i + 1] as usize]
-    }
-}
 
 /// A small local interner (dispositions, purposes, geocodes within a group).
 #[derive(Debug, Default)]
@@ -234,7 +212,7 @@ pub struct StagedGroup {
     purpose: Vec<u32>,
     geo_start: Vec<u32>,
     geo: Vec<u32>,
-    keys: [KeyColumn; 3],
+    keys: [StagedKeys; 3],
     disp_names: LocalNames,
     purpose_names: LocalNames,
     geo_names: LocalNames,
@@ -246,11 +224,6 @@ pub struct StagedGroup {
     /// Keep Disabled rows in the columns (listed in `uncounted`), not only count them.
     keep_disabled: bool,
     uncounted: Vec<u32>,
-    state: ahash::RandomState,
-}
-
-fn key_state() -> ahash::RandomState {
-    ahash::RandomState::with_seeds(0x5eed, 0x0ddba11, 0xca11ab1e, 0xfeedface)
 }
 
 /// An attempt's checked fields: channel, time in ns, numberType, and whether
@@ -266,7 +239,7 @@ fn checked(a: &Attempt<'_>) -> Result<(Channel, i64, Option<i64>, bool), FieldEr
 impl StagedGroup {
     /// A group keeping attempts with `from ≤ t ≤ to` (ns); others are validated and dropped.
     pub fn new(window: Option<(i64, i64)>) -> Self {
-        StagedGroup { window, state: key_state(), geo_start: vec![0], ..Default::default() }
+        StagedGroup { window, geo_start: vec![0], ..Default::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -304,12 +277,13 @@ impl StagedGroup {
             self.uncounted.push(self.time.len() as u32);
         }
         let buf = &mut self.buf;
+        let row = self.time.len() as u32;
         normalize::address_into(channel, a.contact_address.unwrap_or(""), buf);
-        self.keys[0].push(buf, &self.state);
+        self.keys[0].push(row, buf);
         normalize::trimmed_into(a.customer.unwrap_or(""), buf);
-        self.keys[1].push(buf, &self.state);
+        self.keys[1].push(row, buf);
         normalize::trimmed_into(a.account_number.unwrap_or(""), buf);
-        self.keys[2].push(buf, &self.state);
+        self.keys[2].push(row, buf);
         normalize::lower_into(a.disposition.unwrap_or(""), buf);
         self.disp.push(self.disp_names.id(buf));
         normalize::lower_into(a.purpose.unwrap_or(""), buf);
@@ -376,9 +350,7 @@ impl HistoryBuilder {
         g.geo_start.reserve(rows + 1);
         g.geo.reserve(rows);
         for k in &mut g.keys {
-            k.offs.reserve(rows + 1);
-            k.hash.reserve(rows);
-            k.arena.reserve(rows * 12);
+            k.reserve(rows);
         }
         g
     }
@@ -401,7 +373,8 @@ impl HistoryBuilder {
     }
 
     pub fn build(self) -> History {
-        let groups = self.groups;
+        let mut groups = self.groups;
+        groups.par_iter_mut().for_each(|g| g.keys.iter_mut().for_each(StagedKeys::sort_by_partition));
         let mut h = History {
             rows_read: groups.iter().map(|g| g.rows_read).sum(),
             disabled: groups.iter().map(|g| g.disabled).sum(),
@@ -451,8 +424,12 @@ impl HistoryBuilder {
         h.number_type = groups.iter().flat_map(|g| g.number_type.iter().copied()).collect();
 
         // High-cardinality keys: partition rows by hash, intern each partition in parallel.
-        let mut interned: Vec<(Vec<u32>, KeyInterner)> =
-            (0..3).map(|k| intern_partitioned(&groups, &starts, n, k)).collect();
+        let mut interned: Vec<(Vec<u32>, KeyInterner)> = (0..3)
+            .map(|k| {
+                let cols: Vec<&StagedKeys> = groups.iter().map(|g| &g.keys[k]).collect();
+                KeyInterner::build(&cols, &starts, n, NONE)
+            })
+            .collect();
         let (acct, acct_i) = interned.pop().unwrap();
         let (cust, cust_i) = interned.pop().unwrap();
         let (addr, addr_i) = interned.pop().unwrap();
@@ -489,121 +466,6 @@ impl HistoryBuilder {
         h.by_addr = a;
         h.by_acct = k;
         h
-    }
-}
-
-/// Interns key column `k` of every group: dense global ids, one map per hash partition.
-fn intern_partitioned(groups: &[StagedGroup], starts: &[usize], n: usize, k: usize) -> (Vec<u32>, KeyInterner) {
-    let part_of = |hash: u64| (hash >> 56) as usize;
-    // rows of each partition, in row order
-    let hists: Vec<Vec<u32>> = groups
-        .par_iter()
-        .map(|g| {
-            let mut c = vec![0u32; PARTS];
-            for (i, &hs) in g.keys[k].hash.iter().enumerate() {
-                if !g.keys[k].get(i).is_empty() {
-                    c[part_of(hs)] += 1;
-                }
-            }
-            c
-        })
-        .collect();
-    let (bounds, at) = super::par::scatter_plan(&hists, PARTS);
-    let mut order = vec![0u32; bounds[PARTS]];
-    let op = super::par::SendPtr(order.as_mut_ptr());
-    groups.par_iter().zip(starts).zip(at).for_each(|((g, &start), mut at)| {
-        for (i, &hs) in g.keys[k].hash.iter().enumerate() {
-            if g.keys[k].get(i).is_empty() {
-                continue;
-            }
-            let p = part_of(hs);
-            // SAFETY: each (group, partition) writes its own disjoint slot range.
-            unsafe { op.write(at[p], (start + i) as u32) };
-            at[p] += 1;
-        }
-    });
-    let group_of = |row: usize| starts.partition_point(|&s| s <= row) - 1;
-    let mut ids = vec![NONE; n];
-    let ip = super::par::SendPtr(ids.as_mut_ptr());
-    let maps: Vec<AHashMap<Box<str>, u32>> = (0..PARTS)
-        .into_par_iter()
-        .map(|p| {
-            let mut local: AHashMap<&str, u32> = AHashMap::new();
-            for &row in &order[bounds[p]..bounds[p + 1]] {
-                let g = group_of(row as usize);
-                let s = groups[g].keys[k].get(row as usize - starts[g]);
-                let next = local.len() as u32;
-                let id = *local.entry(s).or_insert(next);
-                // SAFETY: every row belongs to exactly one partition.
-                unsafe { ip.write(row as usize, id) };
-            }
-            local.into_iter().map(|(s, id)| (Box::from(s), id)).collect()
-        })
-        .collect();
-    let mut base = vec![0u32; PARTS + 1];
-    for p in 0..PARTS {
-        base[p + 1] = base[p] + maps[p].len() as u32;
-    }
-    // local ids → global ids
-    (0..PARTS).into_par_iter().for_each(|p| {
-        for &row in &order[bounds[p]..bounds[p + 1]] {
-            // SAFETY: as above, disjoint rows.
-            unsafe { *ip.ptr().add(row as usize) += base[p] };
-        }
-    });
-    let maps = maps.into_iter().zip(&base).map(|(m, &b)| m.into_iter().map(|(s, id)| (s, id + b)).collect()).collect();
-    (ids, KeyInterner { parts: maps, total: base[PARTS] as usize, state: key_state() })
-}
-
-/// Key strings to dense ids, partitioned by hash like the build.
-#[derive(Debug)]
-pub struct KeyInterner {
-    parts: Vec<AHashMap<Box<str>, u32>>,
-    total: usize,
-    state: ahash::RandomState,
-}
-
-impl Default for KeyInterner {
-    fn default() -> Self {
-        KeyInterner { parts: (0..PARTS).map(|_| AHashMap::new()).collect(), total: 0, state: key_state() }
-    }
-}
-
-impl KeyInterner {
-    /// The id of `s`, adding it when new (the server's one-at-a-time appends).
-    pub fn intern(&mut self, s: &str) -> u32 {
-        let p = (self.state.hash_one(s) >> 56) as usize;
-        if let Some(&id) = self.parts[p].get(s) {
-            return id;
-        }
-        let id = self.total as u32;
-        self.parts[p].insert(s.into(), id);
-        self.total += 1;
-        id
-    }
-
-    pub fn get(&self, s: &str) -> Option<u32> {
-        if s.is_empty() {
-            return None;
-        }
-        let p = (self.state.hash_one(s) >> 56) as usize;
-        self.parts[p].get(s).copied()
-    }
-    pub fn len(&self) -> usize {
-        self.total
-    }
-    /// The strings by id.
-    pub fn names(&self) -> Vec<&str> {
-        let mut v = vec![""; self.total];
-        for p in &self.parts {
-            for (s, &id) in p {
-                v[id as usize] = s;
-            }
-        }
-        v
-    }
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
     }
 }
 

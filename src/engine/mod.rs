@@ -11,6 +11,7 @@ pub mod dnc;
 pub mod exclusions;
 pub mod history;
 pub mod intmap;
+pub mod keys;
 pub mod keyset;
 pub mod par;
 pub mod trackers;

@@ -137,8 +137,8 @@ fn load_csv(
 fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadReport) -> Result<(), LoadError> {
     // Row groups are decoded and normalised in parallel; interning happens once at build.
     let b_ref = &*b;
-    let groups = super::parquet_parallel(path, 65_536, &[], |first, reader| {
-        let mut staged = b_ref.new_group();
+    let groups = super::parquet_parallel(path, 65_536, &[], |first, rows, reader| {
+        let mut staged = b_ref.new_group_with_capacity(rows);
         let mut row = first;
         for batch in reader {
             let batch = batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;

@@ -105,7 +105,7 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
 
 /// Reads a Parquet file as parallel tasks over runs of consecutive row groups
 /// (about a million rows each), parsing the footer once. `f` gets the task's
-/// first row number (0-based) and a reader over its row groups; results come
+/// first row number (0-based), its row count and a reader over its row groups; results come
 /// back in file order.
 ///
 /// Text columns named in `dictionary` are read as dictionary arrays (codes
@@ -116,7 +116,7 @@ pub fn parquet_parallel<T: Send>(
     path: &Path,
     batch_size: usize,
     dictionary: &[&str],
-    f: impl Fn(usize, parquet::arrow::arrow_reader::ParquetRecordBatchReader) -> Result<T, LoadError> + Sync,
+    f: impl Fn(usize, usize, parquet::arrow::arrow_reader::ParquetRecordBatchReader) -> Result<T, LoadError> + Sync,
 ) -> Result<Vec<T>, LoadError> {
     use arrow_schema::{DataType, Field, Schema};
     use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
@@ -143,27 +143,28 @@ pub fn parquet_parallel<T: Send>(
             .map_err(unreadable)?;
     }
     let groups = meta.metadata().row_groups();
-    let mut tasks: Vec<(usize, Vec<usize>)> = Vec::new();
-    let (mut row, mut run_rows) = (0usize, 0usize);
+    // (first row, rows, row groups)
+    let mut tasks: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    let mut row = 0usize;
     for (g, rg) in groups.iter().enumerate() {
-        if tasks.is_empty() || run_rows >= 1 << 20 {
-            tasks.push((row, Vec::new()));
-            run_rows = 0;
+        if tasks.last().is_none_or(|t| t.1 >= 1 << 20) {
+            tasks.push((row, 0, Vec::new()));
         }
-        tasks.last_mut().unwrap().1.push(g);
-        run_rows += rg.num_rows() as usize;
+        let t = tasks.last_mut().unwrap();
+        t.1 += rg.num_rows() as usize;
+        t.2.push(g);
         row += rg.num_rows() as usize;
     }
     tasks
         .into_par_iter()
-        .map(|(first, rgs)| {
+        .map(|(first, rows, rgs)| {
             let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
             let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
                 .with_row_groups(rgs)
                 .with_batch_size(batch_size)
                 .build()
                 .map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
-            f(first, reader)
+            f(first, rows, reader)
         })
         .collect()
 }

@@ -508,7 +508,7 @@ fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoad
     let file = ctx.file;
     let _small = crate::pages::SmallPages::new();
     let collector = rules.registry_collector();
-    let groups = super::parquet_parallel(file, 65_536, &["exclusionType"], |first, reader| {
+    let groups = super::parquet_parallel(file, 65_536, &["exclusionType"], |first, _rows, reader| {
         let headers: Vec<String> =
             arrow_array::RecordBatchReader::schema(&reader).fields().iter().map(|f| f.name().clone()).collect();
         let map = ColumnMap::new(&headers, EXCLUSION_COLUMNS);

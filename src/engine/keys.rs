@@ -1,0 +1,471 @@
+//! History key strings (customers, contact addresses, accounts) to dense ids.
+//!
+//! Why not a `HashMap<Box<str>, u32>`: a full scrub interns tens of millions
+//! of attempt keys and looks up three keys per record. With boxed strings every
+//! probe chases a pointer to a separate heap string and calls `memcmp` (a
+//! profile of a 50M-attempt run spent ~20% of its CPU there), and every distinct
+//! key is its own allocation. Here a key of up to 16 bytes (phone numbers,
+//! account and customer numbers) is held inline in its table slot and compared
+//! as one 16-byte value; a longer key (an email address) is held by its full
+//! hash and its place in the partition's byte arena, and its bytes are read
+//! only when the hashes agree.
+//!
+//! Keys are spread over [`PARTS`] partitions by the top byte of their hash, so
+//! the bulk build interns each partition on its own (in parallel, with a table
+//! that stays in cache) from keys the loaders filed by partition as they read.
+
+use hashbrown::HashTable;
+use rayon::prelude::*;
+
+/// Partitions (top byte of the key hash).
+pub const PARTS: usize = 256;
+/// Longest key held inline.
+const INLINE: usize = 16;
+
+/// A key as tables and staged rows hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    /// Inline: the bytes, zero padded. Long: the hash, then the arena offset.
+    bytes: [u8; INLINE],
+    len: u32,
+}
+
+impl Packed {
+    fn is_inline(&self) -> bool {
+        self.len as usize <= INLINE
+    }
+    fn long_hash(&self) -> u64 {
+        u64::from_ne_bytes(self.bytes[..8].try_into().expect("8 bytes"))
+    }
+    fn long_offset(&self) -> usize {
+        u64::from_ne_bytes(self.bytes[8..].try_into().expect("8 bytes")) as usize
+    }
+    fn long(hash: u64, offset: usize, len: usize) -> Packed {
+        let mut bytes = [0u8; INLINE];
+        bytes[..8].copy_from_slice(&hash.to_ne_bytes());
+        bytes[8..].copy_from_slice(&(offset as u64).to_ne_bytes());
+        Packed { bytes, len: len as u32 }
+    }
+    /// The hash of an inline key (a long key carries its own).
+    fn hash(&self) -> u64 {
+        if self.is_inline() {
+            inline_hash(&self.bytes, self.len)
+        } else {
+            self.long_hash()
+        }
+    }
+}
+
+/// A query or a key being filed: its packed form and its hash.
+#[derive(Debug, Clone, Copy)]
+struct Probe<'a> {
+    s: &'a [u8],
+    packed: Packed,
+    hash: u64,
+}
+
+impl<'a> Probe<'a> {
+    fn new(s: &'a [u8]) -> Probe<'a> {
+        if s.len() <= INLINE {
+            let (lo, hi) = pack_short(s);
+            let bytes = ((lo as u128) | (hi as u128) << 64).to_le_bytes();
+            let packed = Packed { bytes, len: s.len() as u32 };
+            Probe { s, packed, hash: word_hash(lo, hi, s.len() as u32) }
+        } else {
+            let hash = long_hash(s);
+            Probe { s, packed: Packed::long(hash, 0, s.len()), hash }
+        }
+    }
+    fn part(&self) -> usize {
+        part_of(self.hash)
+    }
+    /// Whether a stored key (long keys' bytes in `arena`) is this one.
+    fn matches(&self, k: &Packed, arena: &[u8]) -> bool {
+        if k.len != self.packed.len {
+            return false;
+        }
+        if k.is_inline() {
+            k.bytes == self.packed.bytes
+        } else {
+            k.long_hash() == self.hash && &arena[k.long_offset()..k.long_offset() + self.s.len()] == self.s
+        }
+    }
+}
+
+const K: [u64; 4] = [0xa076_1d64_78bd_642f, 0xe703_7ed1_a0b4_28db, 0x8ebc_6af0_9c88_c6e3, 0x5899_65cc_7537_4cc3];
+
+/// Folded 64×64→128 multiply (as in wyhash/ahash).
+fn fold(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+fn inline_hash(bytes: &[u8; INLINE], len: u32) -> u64 {
+    let lo = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let hi = u64::from_le_bytes(bytes[8..].try_into().expect("8 bytes"));
+    word_hash(lo, hi, len)
+}
+
+fn word_hash(lo: u64, hi: u64, len: u32) -> u64 {
+    fold(fold(lo ^ K[0], hi ^ K[1]) ^ K[2], len as u64 ^ K[3])
+}
+
+fn load_u64(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn load_u32(s: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes")) as u64
+}
+
+/// A key of at most 16 bytes as two little-endian words, zero padded, read
+/// with overlapping fixed-size loads. (Why not `copy_from_slice` into a zeroed
+/// buffer: that is a variable-length `memcpy` call per key, and measured 3×
+/// slower per lookup — it stalls the overlap of the table's cache misses.)
+fn pack_short(s: &[u8]) -> (u64, u64) {
+    let n = s.len();
+    debug_assert!(n <= INLINE);
+    if n >= 8 {
+        // Bytes 8..n sit at the top of the last eight bytes: shift them down.
+        let hi = if n == 8 { 0 } else { load_u64(s, n - 8) >> ((16 - n) * 8) };
+        (load_u64(s, 0), hi)
+    } else if n >= 4 {
+        let tail = load_u32(s, n - 4) >> ((8 - n) * 8);
+        (load_u32(s, 0) | tail << 32, 0)
+    } else {
+        (s.iter().enumerate().fold(0u64, |x, (i, &c)| x | (c as u64) << (8 * i)), 0)
+    }
+}
+
+fn long_hash(s: &[u8]) -> u64 {
+    ahash::RandomState::with_seeds(K[0], K[1], K[2], K[3]).hash_one(s)
+}
+
+fn part_of(hash: u64) -> usize {
+    (hash >> 56) as usize
+}
+
+/// The hash the tables use: the partition byte moved out of hashbrown's
+/// control bits (its top seven) so keys of one partition still differ there.
+fn table_hash(hash: u64) -> u64 {
+    hash.rotate_left(32)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: Packed,
+    id: u32,
+}
+
+#[derive(Debug, Default)]
+struct Part {
+    table: HashTable<Slot>,
+    /// Bytes of this partition's long keys.
+    arena: Vec<u8>,
+}
+
+impl Part {
+    fn find(&self, p: &Probe<'_>) -> Option<u32> {
+        self.table.find(table_hash(p.hash), |s| p.matches(&s.key, &self.arena)).map(|s| s.id)
+    }
+    /// The id of `p`, or `id` after adding it; `true` when added.
+    fn find_or_add(&mut self, p: &Probe<'_>, id: u32) -> (u32, bool) {
+        if let Some(found) = self.find(p) {
+            return (found, false);
+        }
+        let key = if p.packed.is_inline() {
+            p.packed
+        } else {
+            let at = self.arena.len();
+            self.arena.extend_from_slice(p.s);
+            Packed::long(p.hash, at, p.s.len())
+        };
+        self.table.insert_unique(table_hash(p.hash), Slot { key, id }, |s| table_hash(s.key.hash()));
+        (id, true)
+    }
+    fn text<'a>(&'a self, k: &'a Packed) -> &'a str {
+        let b = if k.is_inline() {
+            &k.bytes[..k.len as usize]
+        } else {
+            &self.arena[k.long_offset()..k.long_offset() + k.len as usize]
+        };
+        std::str::from_utf8(b).expect("keys are filed from str")
+    }
+}
+
+/// Key strings to dense ids (`0..len()`), partitioned by hash.
+#[derive(Debug)]
+pub struct KeyInterner {
+    parts: Vec<Part>,
+    total: usize,
+}
+
+impl Default for KeyInterner {
+    fn default() -> Self {
+        KeyInterner { parts: (0..PARTS).map(|_| Part::default()).collect(), total: 0 }
+    }
+}
+
+impl KeyInterner {
+    /// The id of `s`, adding it when new (the server's one-at-a-time appends).
+    pub fn intern(&mut self, s: &str) -> u32 {
+        let p = Probe::new(s.as_bytes());
+        let (id, added) = self.parts[p.part()].find_or_add(&p, self.total as u32);
+        if added {
+            self.total += 1;
+        }
+        id
+    }
+
+    /// The id of `s`; `None` when absent or empty.
+    pub fn get(&self, s: &str) -> Option<u32> {
+        if s.is_empty() {
+            return None;
+        }
+        let p = Probe::new(s.as_bytes());
+        self.parts[p.part()].find(&p)
+    }
+
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The strings by id.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v = vec![""; self.total];
+        for part in &self.parts {
+            for s in part.table.iter() {
+                v[s.id as usize] = part.text(&s.key);
+            }
+        }
+        v
+    }
+
+    /// Interns the staged keys of `cols` (sorted by partition; one per group; group `g`'s rows start
+    /// at `starts[g]`) into a new interner and the id of every row (`none` for
+    /// rows without a key), `n` rows in all. Ids are dense and deterministic.
+    pub fn build(cols: &[&StagedKeys], starts: &[usize], n: usize, none: u32) -> (Vec<u32>, KeyInterner) {
+        let mut ids = vec![none; n];
+        let ip = super::par::SendPtr(ids.as_mut_ptr());
+        let mut parts: Vec<Part> = (0..PARTS)
+            .into_par_iter()
+            .map(|p| {
+                let mut part = Part::default();
+                let mut next = 0u32;
+                for (c, &start) in cols.iter().zip(starts) {
+                    for e in c.part(p) {
+                        let s: &[u8] = if e.key.is_inline() {
+                            &e.key.bytes[..e.key.len as usize]
+                        } else {
+                            &c.arena[e.key.long_offset()..e.key.long_offset() + e.key.len as usize]
+                        };
+                        let probe = Probe { s, packed: e.key, hash: e.key.hash() };
+                        let (id, added) = part.find_or_add(&probe, next);
+                        next += added as u32;
+                        // SAFETY: every row is filed in exactly one partition.
+                        unsafe { ip.write(start + e.row as usize, id) };
+                    }
+                }
+                part
+            })
+            .collect();
+        let mut base = vec![0u32; PARTS + 1];
+        for p in 0..PARTS {
+            base[p + 1] = base[p] + parts[p].table.len() as u32;
+        }
+        // Partition-local ids → global ids.
+        parts.par_iter_mut().enumerate().for_each(|(p, part)| {
+            for s in part.table.iter_mut() {
+                s.id += base[p];
+            }
+            for (c, &start) in cols.iter().zip(starts) {
+                for e in c.part(p) {
+                    // SAFETY: as above, disjoint rows.
+                    unsafe { *ip.ptr().add(start + e.row as usize) += base[p] };
+                }
+            }
+        });
+        (ids, KeyInterner { parts, total: base[PARTS] as usize })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct StagedKey {
+    key: Packed,
+    /// Row within the group.
+    row: u32,
+}
+
+/// One group's keys of one kind: appended as rows arrive (a sequential
+/// write), then grouped by partition with one counting sort
+/// ([`StagedKeys::sort_by_partition`]) so the bulk build reads each
+/// partition's keys contiguously.
+#[derive(Debug, Default)]
+pub struct StagedKeys {
+    keys: Vec<StagedKey>,
+    counts: Vec<u32>,
+    /// Partition bounds in `keys` once sorted (`PARTS + 1` entries), else empty.
+    bounds: Vec<usize>,
+    /// Bytes of long keys.
+    arena: Vec<u8>,
+}
+
+impl StagedKeys {
+    /// Files row `row`'s key `s` (nothing for an empty key).
+    pub fn push(&mut self, row: u32, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if self.counts.is_empty() {
+            self.counts = vec![0; PARTS];
+        }
+        let p = Probe::new(s.as_bytes());
+        let key = if p.packed.is_inline() {
+            p.packed
+        } else {
+            let at = self.arena.len();
+            self.arena.extend_from_slice(p.s);
+            Packed::long(p.hash, at, p.s.len())
+        };
+        self.counts[p.part()] += 1;
+        self.bounds.clear();
+        self.keys.push(StagedKey { key, row });
+    }
+
+    /// Room for about `rows` keys.
+    pub fn reserve(&mut self, rows: usize) {
+        self.keys.reserve(rows);
+    }
+
+    /// Groups the keys by partition (stable: rows stay in order within one).
+    pub fn sort_by_partition(&mut self) {
+        if !self.bounds.is_empty() {
+            return;
+        }
+        let mut bounds = vec![0usize; PARTS + 1];
+        for p in 0..PARTS {
+            bounds[p + 1] = bounds[p] + self.counts.get(p).copied().unwrap_or(0) as usize;
+        }
+        let mut at = bounds.clone();
+        let mut sorted = vec![StagedKey { key: Packed { bytes: [0; INLINE], len: 0 }, row: 0 }; self.keys.len()];
+        for e in &self.keys {
+            let p = part_of(e.key.hash());
+            sorted[at[p]] = *e;
+            at[p] += 1;
+        }
+        self.keys = sorted;
+        self.bounds = bounds;
+    }
+
+    fn part(&self, p: usize) -> &[StagedKey] {
+        assert!(!self.bounds.is_empty() || self.keys.is_empty(), "staged keys are sorted before the build");
+        match self.bounds.is_empty() {
+            true => &[],
+            false => &self.keys[self.bounds[p]..self.bounds[p + 1]],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Vec<String> {
+        let mut v: Vec<String> = (0..5000).map(|i| format!("AC{i:09}")).collect();
+        v.extend((0..3000).map(|i| format!("user{i}.{}@example.com", i % 997)));
+        // Edge lengths around the inline limit, NULs, non-ASCII, and prefixes of each other.
+        for s in [
+            "a",
+            "a\0",
+            "\0",
+            "0123456789abcdef",
+            "0123456789abcdefg",
+            "0123456789abcde",
+            "é",
+            "ée",
+            "x".repeat(300).as_str(),
+        ] {
+            v.push(s.to_string());
+        }
+        v
+    }
+
+    #[test]
+    fn build_and_get_agree_with_a_plain_map() {
+        let all = keys();
+        // Two groups, repeated keys, gaps (rows without a key), the same key in both groups.
+        let mut groups = [StagedKeys::default(), StagedKeys::default()];
+        let mut rows: Vec<Option<&str>> = Vec::new();
+        let mut starts = vec![0usize];
+        for (g, group) in groups.iter_mut().enumerate() {
+            let mut r = 0u32;
+            for (i, s) in all.iter().enumerate() {
+                if (i + g) % 7 == 0 {
+                    group.push(r, "");
+                    rows.push(None);
+                    r += 1;
+                }
+                if (i + g) % 3 != 0 {
+                    group.push(r, s);
+                    rows.push(Some(s));
+                    r += 1;
+                }
+            }
+            starts.push(starts[g] + r as usize);
+        }
+        let n = starts.pop().unwrap();
+        groups.iter_mut().for_each(StagedKeys::sort_by_partition);
+        let cols: Vec<&StagedKeys> = groups.iter().collect();
+        let (ids, interner) = KeyInterner::build(&cols, &starts, n, u32::MAX);
+        assert_eq!(ids.len(), rows.len());
+        let mut seen = std::collections::HashMap::new();
+        for (id, row) in ids.iter().zip(&rows) {
+            match row {
+                None => assert_eq!(*id, u32::MAX),
+                Some(s) => {
+                    assert_eq!(*seen.entry(*s).or_insert(*id), *id, "one id per key: {s:?}");
+                    assert_eq!(interner.get(s), Some(*id));
+                }
+            }
+        }
+        assert_eq!(interner.len(), seen.len(), "ids are dense");
+        let names = interner.names();
+        for (s, id) in &seen {
+            assert_eq!(names[*id as usize], *s);
+        }
+        assert_eq!(interner.get(""), None);
+        assert_eq!(interner.get("AC999999999"), None);
+        assert_eq!(interner.get("0123456789abcdeF"), None);
+        assert_eq!(interner.get("user1.1@example.co"), None);
+    }
+
+    #[test]
+    fn short_keys_pack_like_a_zero_padded_copy() {
+        let text = b"0123456789abcdef";
+        for n in 0..=INLINE {
+            let mut bytes = [0u8; INLINE];
+            bytes[..n].copy_from_slice(&text[..n]);
+            let (lo, hi) = pack_short(&text[..n]);
+            assert_eq!(((lo as u128) | (hi as u128) << 64).to_le_bytes(), bytes, "length {n}");
+        }
+    }
+
+    #[test]
+    fn intern_adds_once_and_finds_long_and_short_keys() {
+        let mut k = KeyInterner::default();
+        let all = keys();
+        for (i, s) in all.iter().enumerate() {
+            assert_eq!(k.intern(s), i as u32);
+        }
+        for (i, s) in all.iter().enumerate() {
+            assert_eq!(k.intern(s), i as u32, "second intern of {s:?}");
+            assert_eq!(k.get(s), Some(i as u32));
+        }
+        assert_eq!(k.len(), all.len());
+        assert_eq!(k.names(), all.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
