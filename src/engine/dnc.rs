@@ -166,7 +166,7 @@ fn sort_into(chunks: Vec<Vec<u64>>, out: &mut [u64]) -> usize {
 
 /// A hint to bring the cache line at `p` closer; never faults, never changes a value.
 #[inline(always)]
-fn prefetch(p: *const u8) {
+pub(super) fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint: it does not dereference `p` architecturally.
     unsafe {

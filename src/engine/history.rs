@@ -119,6 +119,36 @@ impl Postings {
         self.base(id)
     }
 
+    /// Cache hints, in three stages, for a count that will read key `id`'s
+    /// list from its newest end: its offsets, then its last entry (once the
+    /// offsets are likely cached), then that attempt's time. Batch only: with
+    /// server edits (`over`) it does nothing.
+    pub fn prefetch_offsets(&self, id: u32) {
+        if self.over.is_empty() && (id as usize) < self.offsets.len() {
+            super::dnc::prefetch(self.offsets[id as usize..].as_ptr() as *const u8);
+        }
+    }
+    pub fn prefetch_last(&self, id: u32) {
+        if let Some(l) = self.last(id) {
+            super::dnc::prefetch(&self.idx[l] as *const u32 as *const u8);
+        }
+    }
+    pub fn prefetch_last_time(&self, id: u32, time: &[i64]) {
+        if let Some(l) = self.last(id) {
+            if let Some(t) = time.get(self.idx[l] as usize) {
+                super::dnc::prefetch(t as *const i64 as *const u8);
+            }
+        }
+    }
+    /// Where key `id`'s newest entry sits in `idx` (bulk lists only).
+    fn last(&self, id: u32) -> Option<usize> {
+        if !self.over.is_empty() || id as usize + 1 >= self.offsets.len() {
+            return None;
+        }
+        let (a, b) = (self.offsets[id as usize], self.offsets[id as usize + 1]);
+        (b > a).then(|| b as usize - 1)
+    }
+
     fn edit(&mut self, id: u32) -> &mut Vec<u32> {
         if !self.over.contains_key(&id) {
             let copy = self.base(id).to_vec();
@@ -643,6 +673,27 @@ mod tests {
         assert_eq!(h.append(&disabled, std::iter::empty()).unwrap().index, None);
         assert_eq!(h.len(), 4);
         assert_eq!(h.accounts.names()[acct as usize], "A1");
+    }
+
+    #[test]
+    fn prefetch_hints_take_any_id_before_and_after_edits() {
+        let mut b = HistoryBuilder::default();
+        b.push(&at("2125550101", "A1", "2026-11-02T10:00:00Z", "NoAnswer"), std::iter::empty()).unwrap();
+        let mut h = b.build();
+        let ids = [0, 1, 2, NONE - 1, NONE];
+        let hint = |h: &History| {
+            for p in [&h.by_cust, &h.by_addr, &h.by_acct] {
+                for &id in &ids {
+                    p.prefetch_offsets(id);
+                    p.prefetch_last(id);
+                    p.prefetch_last_time(id, &h.time);
+                }
+            }
+        };
+        hint(&h);
+        h.append(&at("2125550101", "A2", "2026-11-02T11:00:00Z", "NoAnswer"), std::iter::empty()).unwrap();
+        hint(&h);
+        assert_eq!(h.by_acct.get(h.accounts.get("A2").unwrap()), &[1]);
     }
 
     #[test]

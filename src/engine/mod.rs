@@ -436,6 +436,13 @@ pub fn prefetch(engine: &Engine, recs: &[Record]) {
     if recs.iter().any(|r| r.checks.contains(Check::Exclusions)) {
         engine.exclusions.prefetch(recs);
     }
+    let counts = |r: &Record| {
+        (r.checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
+            || (r.checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty())
+    };
+    if !engine.history.is_empty() && recs.iter().any(counts) {
+        trackers::prefetch(&engine.history, recs);
+    }
 }
 
 /// Evaluates one record at `now` (SPEC §3–§7, §9). Batch has no active records (§8).
