@@ -152,6 +152,19 @@ impl FieldColumn {
         }
     }
 
+    /// A numberType column: integer columns stay integers (read with
+    /// [`FieldColumn::int`]) instead of being formatted to text and parsed
+    /// back, one string per row; anything else as [`FieldColumn::new`].
+    pub fn number(arr: &ArrayRef) -> Result<FieldColumn, String> {
+        match arr.data_type() {
+            DataType::Int64 => Ok(FieldColumn::Int(arr.as_primitive::<Int64Type>().clone())),
+            DataType::Int32 => {
+                Ok(FieldColumn::Int(arr.as_primitive::<Int32Type>().iter().map(|v| v.map(i64::from)).collect()))
+            }
+            _ => FieldColumn::new(arr),
+        }
+    }
+
     /// The text of a cell (`None` for null, list or integer columns).
     pub fn text(&self, row: usize) -> Option<&str> {
         match self {
@@ -171,4 +184,26 @@ impl FieldColumn {
 
 pub fn string_array(values: Vec<Option<&str>>) -> ArrayRef {
     Arc::new(StringArray::from(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_columns_stay_integers_and_other_types_read_as_text() {
+        let ints: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![Some(3), None, Some(-7)]));
+        let c = FieldColumn::number(&ints).unwrap();
+        assert_eq!((c.int(0), c.int(1), c.int(2)), (Some(3), None, Some(-7)));
+        assert_eq!(c.text(0), None, "read as a number, never formatted");
+        let small: ArrayRef = Arc::new(arrow_array::Int32Array::from(vec![Some(2), None]));
+        let c = FieldColumn::number(&small).unwrap();
+        assert_eq!((c.int(0), c.int(1)), (Some(2), None));
+        let text: ArrayRef = Arc::new(StringArray::from(vec![Some("4"), None]));
+        let c = FieldColumn::number(&text).unwrap();
+        assert_eq!((c.text(0), c.text(1), c.int(0)), (Some("4"), None, None));
+        // Any other column keeps integers as text (a numeric accountNumber is a key).
+        let c = FieldColumn::new(&ints).unwrap();
+        assert_eq!((c.text(0), c.text(1), c.int(0)), (Some("3"), None, None));
+    }
 }

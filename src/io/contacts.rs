@@ -239,7 +239,11 @@ pub fn view_for<'c>(path: &Path, headers: &[String], chunk: &'c Chunk) -> Result
                 .zip(RECORD_COLUMNS)
                 .map(|(i, name)| {
                     i.map(|i| {
-                        FieldColumn::new(b.column(i)).map_err(|e| LoadError::file(path, format!("column {name}: {e}")))
+                        let col = match name {
+                            "numberType" => FieldColumn::number(b.column(i)),
+                            _ => FieldColumn::new(b.column(i)),
+                        };
+                        col.map_err(|e| LoadError::file(path, format!("column {name}: {e}")))
                     })
                     .transpose()
                 })

@@ -175,8 +175,11 @@ fn stage_batch(
         .iter()
         .enumerate()
         .map(|(k, i)| match i {
-            Some(i) if !(k == 4 && typed_time.is_some()) => FieldColumn::new(batch.column(*i)).map(Some),
-            _ => Ok(None),
+            // timeZone (5) is not needed: attempt times are instants.
+            Some(_) if k == 5 || (k == 4 && typed_time.is_some()) => Ok(None),
+            Some(i) if k == 7 => FieldColumn::number(batch.column(*i)).map(Some),
+            Some(i) => FieldColumn::new(batch.column(*i)).map(Some),
+            None => Ok(None),
         })
         .collect::<Result<_, _>>()
         .map_err(|e| LoadError::file(path, e))?;
