@@ -3,6 +3,8 @@
 //! - `evaluate/…`: one record through every check against generated rules and history.
 //! - `phone_set/build 1M numbers`, `phone_set/collect and build …`, `phone_set/probe …`: the compact
 //!   DNC index, from a key list and through the loaders' collector.
+//! - `history_keys/…`: account keys interned one at a time (the server's path) and looked up
+//!   (three per record in a scrub), half of the lookups missing.
 //! - `batch/run 100k contacts …`: the whole `scrub run` pipeline on `scrub gen` data.
 
 use std::hint::black_box;
@@ -13,6 +15,7 @@ use rayon::prelude::*;
 use scrub::batch::{build_engine, run, Phases, RunOptions};
 use scrub::engine::dnc::PhoneSet;
 use scrub::engine::evaluate;
+use scrub::engine::history::KeyInterner;
 use scrub::engine::keyset::KeyCollector;
 use scrub::gen::{generate, GenOptions};
 use scrub::model::{Checks, RawRecord, Record};
@@ -89,6 +92,29 @@ fn bench_phone_set(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_history_keys(c: &mut Criterion) {
+    let keys: Vec<String> = (0..1_000_000u64).map(|i| format!("AC{:09}", i * 7)).collect();
+    let probes: Vec<String> = (0..1_000_000u64).map(|i| format!("AC{:09}", (i * 7919) % 14_000_000)).collect();
+    let mut g = c.benchmark_group("history_keys");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(keys.len() as u64));
+    g.bench_function("intern 1M account keys", |b| {
+        b.iter(|| {
+            let mut k = KeyInterner::default();
+            for s in &keys {
+                black_box(k.intern(s));
+            }
+            k
+        })
+    });
+    let mut k = KeyInterner::default();
+    for s in &keys {
+        k.intern(s);
+    }
+    g.bench_function("look up 1M keys in 1M", |b| b.iter(|| probes.iter().filter(|s| k.get(s).is_some()).count()));
+    g.finish();
+}
+
 fn bench_batch(c: &mut Criterion) {
     let (dir, d, now) = data(100_000, 1_000_000, 300_000);
     let mut g = c.benchmark_group("batch");
@@ -120,5 +146,5 @@ fn bench_batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_evaluate, bench_phone_set, bench_batch);
+criterion_group!(benches, bench_evaluate, bench_phone_set, bench_history_keys, bench_batch);
 criterion_main!(benches);
