@@ -46,6 +46,14 @@ impl Packed {
         bytes[8..].copy_from_slice(&(offset as u64).to_ne_bytes());
         Packed { bytes, len: len as u32 }
     }
+    /// The key's bytes (a long key's are in `arena`).
+    fn bytes_in<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
+        if self.is_inline() {
+            &self.bytes[..self.len as usize]
+        } else {
+            &arena[self.long_offset()..self.long_offset() + self.len as usize]
+        }
+    }
     /// The hash of an inline key (a long key carries its own).
     fn hash(&self) -> u64 {
         if self.is_inline() {
@@ -79,6 +87,15 @@ impl<'a> Probe<'a> {
     fn part(&self) -> usize {
         part_of(self.hash)
     }
+    /// The key as stored: inline, or (long) its bytes appended to `arena`.
+    fn stored_in(&self, arena: &mut Vec<u8>) -> Packed {
+        if self.packed.is_inline() {
+            return self.packed;
+        }
+        let at = arena.len();
+        arena.extend_from_slice(self.s);
+        Packed::long(self.hash, at, self.s.len())
+    }
     /// Whether a stored key (long keys' bytes in `arena`) is this one.
     fn matches(&self, k: &Packed, arena: &[u8]) -> bool {
         if k.len != self.packed.len {
@@ -87,7 +104,7 @@ impl<'a> Probe<'a> {
         if k.is_inline() {
             k.bytes == self.packed.bytes
         } else {
-            k.long_hash() == self.hash && &arena[k.long_offset()..k.long_offset() + self.s.len()] == self.s
+            k.long_hash() == self.hash && k.bytes_in(arena) == self.s
         }
     }
 }
@@ -173,23 +190,12 @@ impl Part {
         if let Some(found) = self.find(p) {
             return (found, false);
         }
-        let key = if p.packed.is_inline() {
-            p.packed
-        } else {
-            let at = self.arena.len();
-            self.arena.extend_from_slice(p.s);
-            Packed::long(p.hash, at, p.s.len())
-        };
+        let key = p.stored_in(&mut self.arena);
         self.table.insert_unique(table_hash(p.hash), Slot { key, id }, |s| table_hash(s.key.hash()));
         (id, true)
     }
     fn text<'a>(&'a self, k: &'a Packed) -> &'a str {
-        let b = if k.is_inline() {
-            &k.bytes[..k.len as usize]
-        } else {
-            &self.arena[k.long_offset()..k.long_offset() + k.len as usize]
-        };
-        std::str::from_utf8(b).expect("keys are filed from str")
+        std::str::from_utf8(k.bytes_in(&self.arena)).expect("keys are filed from str")
     }
 }
 
@@ -258,12 +264,7 @@ impl KeyInterner {
                 let mut next = 0u32;
                 for (c, &start) in cols.iter().zip(starts) {
                     for e in c.part(p) {
-                        let s: &[u8] = if e.key.is_inline() {
-                            &e.key.bytes[..e.key.len as usize]
-                        } else {
-                            &c.arena[e.key.long_offset()..e.key.long_offset() + e.key.len as usize]
-                        };
-                        let probe = Probe { s, packed: e.key, hash: e.key.hash() };
+                        let probe = Probe { s: e.key.bytes_in(&c.arena), packed: e.key, hash: e.key.hash() };
                         let (id, added) = part.find_or_add(&probe, next);
                         next += added as u32;
                         // SAFETY: every row is filed in exactly one partition.
@@ -324,13 +325,7 @@ impl StagedKeys {
             self.counts = vec![0; PARTS];
         }
         let p = Probe::new(s.as_bytes());
-        let key = if p.packed.is_inline() {
-            p.packed
-        } else {
-            let at = self.arena.len();
-            self.arena.extend_from_slice(p.s);
-            Packed::long(p.hash, at, p.s.len())
-        };
+        let key = p.stored_in(&mut self.arena);
         self.counts[p.part()] += 1;
         self.bounds.clear();
         self.keys.push(StagedKey { key, row });
