@@ -15,7 +15,7 @@ use chrono_tz::Tz;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{evaluate, prefetch, Engine, HistoryBuilder, RuleSet};
+use crate::engine::{evaluate_prepared, prefetch, Engine, HistoryBuilder, RuleSet};
 use crate::io::contacts::{Chunk, ContactReader};
 use crate::io::history::{load_history, HistoryLoadReport};
 use crate::io::output::{RowOutcome, Select, Sink};
@@ -287,22 +287,23 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             let zone = opts.default_zone;
             let checks = opts.checks;
             // Records are evaluated in groups of GROUP: filled, then the registry
-            // probes of the whole group are prefetched, then each is evaluated
-            // (overlapping the group's cache misses instead of paying them in turn).
+            // probes and history keys of the whole group are prefetched (the keys
+            // kept for the evaluations), then each is evaluated (overlapping the
+            // group's cache misses instead of paying them in turn).
             let mut results: Vec<RowOutcome<'_>> = Vec::with_capacity(chunk.len());
             results.resize_with(chunk.len(), || Err(String::new()));
             results.par_chunks_mut(GROUP).with_min_len(2048 / GROUP).enumerate().for_each_init(
-                || (vec![Record::default(); GROUP], Vec::with_capacity(GROUP)),
-                |(recs, filled), (g, out)| {
+                || (vec![Record::default(); GROUP], Vec::with_capacity(GROUP), Vec::with_capacity(GROUP)),
+                |(recs, filled, keys), (g, out)| {
                     filled.clear();
                     for (j, rec) in recs.iter_mut().enumerate().take(out.len()) {
                         let r = view.fill(g * GROUP + j, rec, zone);
                         rec.checks = if r.is_ok() { checks } else { Checks::none() };
                         filled.push(r);
                     }
-                    prefetch(engine_ref, &recs[..out.len()]);
-                    for ((slot, rec), r) in out.iter_mut().zip(recs.iter()).zip(filled.drain(..)) {
-                        *slot = r.map(|()| evaluate(engine_ref, rec, now));
+                    prefetch(engine_ref, &recs[..out.len()], keys);
+                    for (j, ((slot, rec), r)) in out.iter_mut().zip(recs.iter()).zip(filled.drain(..)).enumerate() {
+                        *slot = r.map(|()| evaluate_prepared(engine_ref, rec, now, keys.get(j).copied()));
                     }
                 },
             );

@@ -27,7 +27,8 @@ use crate::model::{
 };
 use cct::{CctIndex, CctOutcome};
 use exclusions::{ExclusionIndex, ExclusionOutcome};
-use trackers::{CompiledTracker, RecordKeys};
+use trackers::CompiledTracker;
+pub use trackers::RecordKeys;
 
 /// Rules in load order, with the duplicate-identity replacements of SPEC §3.
 #[derive(Debug, Default, Clone)]
@@ -431,23 +432,38 @@ pub fn active_block(
 
 /// Warms the cache for the evaluations of `recs` (batch calls it on a small
 /// group of filled records before evaluating them one by one). Only a hint:
-/// [`evaluate`] gives the same answers with or without it.
-pub fn prefetch(engine: &Engine, recs: &[Record]) {
+/// [`evaluate`] gives the same answers with or without it. When the records
+/// count attempts, `keys` receives their history keys (else it is left empty)
+/// for [`evaluate_prepared`].
+pub fn prefetch(engine: &Engine, recs: &[Record], keys: &mut Vec<RecordKeys>) {
+    keys.clear();
     if recs.iter().any(|r| r.checks.contains(Check::Exclusions)) {
         engine.exclusions.prefetch(recs);
     }
-    let counts = |r: &Record| {
-        (r.checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
-            || (r.checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty())
-    };
-    if !engine.history.is_empty() && recs.iter().any(counts) {
-        trackers::prefetch(&engine.history, recs);
+    if !engine.history.is_empty() && recs.iter().any(|r| counts(engine, r.checks)) {
+        trackers::prefetch(&engine.history, recs, keys);
     }
+}
+
+/// Whether records with these checks count attempts (need their history keys).
+fn counts(engine: &Engine, checks: crate::model::Checks) -> bool {
+    (checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
+        || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty())
 }
 
 /// Evaluates one record at `now` (SPEC §3–§7, §9). Batch has no active records (§8).
 pub fn evaluate<'e>(engine: &'e Engine, rec: &Record, now: DateTime<Utc>) -> Decision<'e> {
-    evaluate_with(engine, rec, now, None)
+    evaluate_inner(engine, rec, now, None, None)
+}
+
+/// [`evaluate`] with the record's history keys from [`prefetch`] (`None`: looked up here).
+pub fn evaluate_prepared<'e>(
+    engine: &'e Engine,
+    rec: &Record,
+    now: DateTime<Utc>,
+    keys: Option<RecordKeys>,
+) -> Decision<'e> {
+    evaluate_inner(engine, rec, now, None, keys)
 }
 
 /// [`evaluate`] with the server's active records (SPEC §8): they are looked at
@@ -457,6 +473,16 @@ pub fn evaluate_with<'e>(
     rec: &Record,
     now: DateTime<Utc>,
     active: Option<&dyn ActiveRecords>,
+) -> Decision<'e> {
+    evaluate_inner(engine, rec, now, active, None)
+}
+
+fn evaluate_inner<'e>(
+    engine: &'e Engine,
+    rec: &Record,
+    now: DateTime<Utc>,
+    active: Option<&dyn ActiveRecords>,
+    keys: Option<RecordKeys>,
 ) -> Decision<'e> {
     let mut d = Decision::default();
     let checks = rec.checks;
@@ -499,9 +525,7 @@ pub fn evaluate_with<'e>(
         }
     }
 
-    let needs_keys = (checks.contains(Check::AttemptTrackers) && !engine.attempt_trackers.is_empty())
-        || (checks.contains(Check::MessageTrackers) && !engine.message_trackers.is_empty());
-    let keys = if needs_keys { Some(RecordKeys::new(&engine.history, rec)) } else { None };
+    let keys = counts(engine, checks).then(|| keys.unwrap_or_else(|| RecordKeys::new(&engine.history, rec)));
 
     if let Some(active) = active {
         if let Some((restriction, end)) = active_block(engine, rec, now, active) {

@@ -62,38 +62,25 @@ impl RecordKeys {
 /// table, list offsets, the list's newest entry, that attempt's time). Issued
 /// stage by stage for the whole group, the misses overlap instead of being
 /// paid one after another. Only a hint: answers do not change.
-pub fn prefetch(h: &History, recs: &[Record]) {
-    const AT_ONCE: usize = 64;
-    let mut ids = [[NONE; 3]; AT_ONCE];
+///
+/// `keys` receives each record's [`RecordKeys`] (in order), for the
+/// evaluations to use instead of looking them up again.
+pub fn prefetch(h: &History, recs: &[Record], keys: &mut Vec<RecordKeys>) {
+    keys.clear();
+    keys.extend(recs.iter().map(|rec| RecordKeys::new(h, rec)));
     let lists = [&h.by_cust, &h.by_addr, &h.by_acct];
-    for group in recs.chunks(AT_ONCE) {
-        let ids = &mut ids[..group.len()];
-        for (k, rec) in ids.iter_mut().zip(group) {
-            let r = RecordKeys::new(h, rec);
-            *k = [r.cust, r.addr, r.acct];
-        }
-        for k in ids.iter() {
-            for (list, &id) in lists.iter().zip(k) {
+    let each = |hint: &dyn Fn(&super::history::Postings, u32)| {
+        for k in keys.iter() {
+            for (list, id) in lists.iter().zip([k.cust, k.addr, k.acct]) {
                 if id != NONE {
-                    list.prefetch_offsets(id);
+                    hint(list, id);
                 }
             }
         }
-        for k in ids.iter() {
-            for (list, &id) in lists.iter().zip(k) {
-                if id != NONE {
-                    list.prefetch_last(id);
-                }
-            }
-        }
-        for k in ids.iter() {
-            for (list, &id) in lists.iter().zip(k) {
-                if id != NONE {
-                    list.prefetch_last_time(id, &h.time);
-                }
-            }
-        }
-    }
+    };
+    each(&|list, id| list.prefetch_offsets(id));
+    each(&|list, id| list.prefetch_last(id));
+    each(&|list, id| list.prefetch_last_time(id, &h.time));
 }
 
 /// Whether the tracker applies to the record (SPEC §7 "applies").
