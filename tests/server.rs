@@ -402,8 +402,11 @@ async fn configurations_restart_and_expiry_with_now() {
         (StatusCode::OK, Some(2), Some(true))
     );
     let (s, v) =
-        call(&app, "PATCH", &p("acme", "exclusions/configurations"), Some(A), Some(json!({"retainDays":30}))).await;
-    assert_eq!((s, v["retainDays"].as_i64(), v["retainNoEndTime"].as_bool()), (StatusCode::OK, Some(30), Some(false)));
+        call(&app, "PATCH", &p("acme", "exclusions/configurations"), Some(A), Some(json!({"retainDays":15}))).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "retainDays"), "the reference's range is 0-14 days");
+    let (s, v) =
+        call(&app, "PATCH", &p("acme", "exclusions/configurations"), Some(A), Some(json!({"retainDays":10}))).await;
+    assert_eq!((s, v["retainDays"].as_i64(), v["retainNoEndTime"].as_bool()), (StatusCode::OK, Some(10), Some(false)));
     let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1"});
     let k = post(&app, "complianceStatuses", rec.clone()).await["key"].as_str().unwrap().to_string();
     let ex = post(&app, "exclusions", json!({"exclusionType":"SSN","exclusionValue":"123-45-6789"})).await;
@@ -901,4 +904,111 @@ async fn attempts_reported_over_the_api_count_like_batch_history() {
     let (rows, restricted) = assert_agrees_with_batch(&app, d.path(), &asof).await;
     assert_eq!(rows, 603);
     assert!(restricted > 100, "the sample exercises restrictions ({restricted})");
+}
+
+/// Opens a store at a frozen instant and hands back the state with its router.
+fn open_state(dir: &Path, now: &str) -> (Arc<AppState>, Router) {
+    let (mut st, _) = AppState::open(dir, tokens(), Clock::Fixed(at(now)), chrono_tz::UTC, false).unwrap();
+    st.log_requests = false;
+    let st = Arc::new(st);
+    (st.clone(), app(st))
+}
+
+#[tokio::test]
+async fn retention_purge_removes_only_long_expired_rules() {
+    let d = tempfile::tempdir().unwrap();
+    let ex = |v: &str, end: Option<&str>| {
+        let mut b = json!({"exclusionType":"Voice","exclusionValue":v});
+        if let Some(e) = end {
+            b["endTime"] = json!(e);
+        }
+        b
+    };
+    // A month earlier: permanent exclusions in both orgs (creationTime 2026-10-01).
+    let (_, app) = open_state(d.path(), "2026-10-01T00:00:00Z");
+    let old_perm = post(&app, "exclusions", ex("2125550105", None)).await;
+    let (s, beta_perm) = call(&app, "POST", &p("beta", "exclusions"), Some(B), Some(ex("2125550105", None))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) =
+        call(&app, "PATCH", &p("beta", "exclusions/configurations"), Some(B), Some(json!({"retainNoEndTime":true})))
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    drop(app);
+
+    let (st, app) = open_state(d.path(), NOW); // 2026-11-02T15:00Z; acme keeps the defaults (14 days, no-end not kept)
+    let gone = post(&app, "exclusions", ex("2125550101", Some("2026-10-01T00:00:00Z"))).await;
+    let edge = post(&app, "exclusions", ex("2125550102", Some("2026-10-19T15:00:00Z"))).await; // exactly 14 days
+    let recent = post(&app, "exclusions", ex("2125550103", Some("2026-10-25T00:00:00Z"))).await;
+    let new_perm = post(&app, "exclusions", ex("2125550104", None)).await;
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        &p("acme", "convenientContactTimes/configurations"),
+        Some(A),
+        Some(json!({"retainDays":3})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let times = json!([{"dayOfWeek":["Monday"],"startTime":"20:00","endTime":"21:00"}]);
+    let cct = |customer: &str, end: Option<&str>| {
+        let mut b = json!({"contactKeyType":"Customer","contactKey":customer,"contactValueType":"Voice",
+            "contactValue":"3105550100","convenientTimes":times.clone()});
+        if let Some(e) = end {
+            b["endTime"] = json!(e);
+        }
+        b
+    };
+    let cct_gone = post(&app, "convenientContactTimes", cct("C-1", Some("2026-10-29T00:00:00Z"))).await;
+    let cct_kept = post(&app, "convenientContactTimes", cct("C-2", Some("2026-10-31T00:00:00Z"))).await;
+    let cct_live = post(&app, "convenientContactTimes", cct("C-3", None)).await;
+    let check =
+        |addr: &str, customer: &str| json!({"contactChannel":"Voice","contactAddress":addr,"customer":customer});
+    let r = post(&app, "complianceStatuses", check("2125550105", "X-1")).await;
+    assert_eq!((r["restrictionType"].as_str(), &r["restrictedRuleId"]), (Some("ExclusionVoice"), &old_perm["id"]));
+
+    let st2 = st.clone();
+    let counts = tokio::task::spawn_blocking(move || st2.purge_all(at(NOW))).await.unwrap().unwrap();
+    let by_org: std::collections::BTreeMap<_, _> =
+        counts.iter().map(|(o, c)| (o.as_str(), (c.exclusions, c.convenient_contact_times))).collect();
+    assert_eq!(by_org["acme"], (2, 1), "{counts:?}");
+    assert_eq!(by_org["beta"], (0, 0), "beta keeps rules without endTime");
+
+    let get = |coll: &str, v: &Value| format!("{coll}/{}", v["id"].as_str().unwrap());
+    for (item, coll, want) in [
+        (&gone, "exclusions", StatusCode::NOT_FOUND),
+        (&old_perm, "exclusions", StatusCode::NOT_FOUND),
+        (&edge, "exclusions", StatusCode::OK),
+        (&recent, "exclusions", StatusCode::OK),
+        (&new_perm, "exclusions", StatusCode::OK),
+        (&cct_gone, "convenientContactTimes", StatusCode::NOT_FOUND),
+        (&cct_kept, "convenientContactTimes", StatusCode::OK),
+        (&cct_live, "convenientContactTimes", StatusCode::OK),
+    ] {
+        let (s, _) = call(&app, "GET", &p("acme", &get(coll, item)), Some(A), None).await;
+        assert_eq!(s, want, "{coll} {}", item["id"]);
+    }
+    let (_, l) = call(&app, "GET", &p("acme", "exclusions"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 3);
+    let (s, _) = call(&app, "GET", &p("beta", &get("exclusions", &beta_perm)), Some(B), None).await;
+    assert_eq!(s, StatusCode::OK);
+    // The engine forgot the purged exclusion and kept the live CCT.
+    let r = post(&app, "complianceStatuses", check("2125550105", "X-2")).await;
+    assert_eq!(r["restricted"], false, "{r}");
+    let r = post(&app, "complianceStatuses", check("2125550104", "X-3")).await;
+    assert_eq!((r["restrictionType"].as_str(), &r["restrictedRuleId"]), (Some("ExclusionVoice"), &new_perm["id"]));
+    let r = post(&app, "complianceStatuses", check("3105550100", "C-3")).await;
+    assert_eq!(
+        (r["restrictionType"].as_str(), &r["restrictedRuleId"]),
+        (Some("ConvenientContactTimeCustomerVoice"), &cct_live["id"])
+    );
+    // A second purge at the same instant finds nothing; the store agrees after a restart.
+    let st2 = st.clone();
+    let again = tokio::task::spawn_blocking(move || st2.purge_all(at(NOW))).await.unwrap().unwrap();
+    assert!(again.iter().all(|(_, c)| c.exclusions + c.convenient_contact_times == 0), "{again:?}");
+    drop((app, st));
+    let (_, app) = open_state(d.path(), NOW);
+    let (_, l) = call(&app, "GET", &p("acme", "exclusions"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 3);
+    let (_, l) = call(&app, "GET", &p("acme", "convenientContactTimes"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 2);
 }

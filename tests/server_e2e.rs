@@ -112,6 +112,49 @@ fn serve_kill_restart_and_sigterm() {
     let (mut child, addr) = start(d.path());
     let (_, l) = http(&addr, "GET", &p("contactAttempts?accountNumber=A1"), None);
     assert_eq!(l["totalItems"], 1);
+    // The running server holds its store: neither `scrub purge` nor a second server may change it.
+    let data = d.path().join("data");
+    let purge = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scrub"))
+            .args(["purge", "--now", "2026-12-01T00:00:00Z", "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = purge(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("in use by scrub serve (pid"), "{err}");
+    let second = Command::new(env!("CARGO_BIN_EXE_scrub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--tokens"])
+        .arg(d.path().join("tokens.toml"))
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("in use by scrub serve"));
     child.kill().unwrap();
     child.wait().unwrap();
+
+    // Stopped (even by kill -9): the admin purge runs. The exclusion made at 2026-11-02T15:00Z without
+    // endTime is more than 14 days old on 2026-12-01 and retainNoEndTime is false by default.
+    let out = purge(&["--dry-run"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        json!({"now":"2026-12-01T00:00:00.000Z","dryRun":true,"orgs":{"acme":{"exclusions":1,"convenientContactTimes":0}}})
+    );
+    let out = purge(&[]);
+    assert!(out.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["orgs"]["acme"]["exclusions"], 1);
+    let (mut child, addr) = start(d.path());
+    let (s, _) = http(&addr, "GET", &p(&format!("exclusions/{}", ex["id"].as_str().unwrap())), None);
+    assert_eq!(s, 404, "purged for good");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = purge(&["--dry-run"]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["orgs"]["acme"]["exclusions"], 0);
 }

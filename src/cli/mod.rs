@@ -6,6 +6,7 @@ pub mod check;
 pub mod gen;
 pub mod index;
 pub mod load;
+pub mod purge;
 pub mod run;
 pub mod serve;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Import rules, history and configuration files into a server store
     Load(load::LoadArgs),
+    /// Remove long-expired exclusions and convenient contact times from a server store (retention)
+    Purge(purge::PurgeArgs),
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Index(a) => index::execute(a),
         Command::Serve(a) => serve::execute(a),
         Command::Load(a) => load::execute(a),
+        Command::Purge(a) => purge::execute(a),
     }
 }
 

@@ -102,6 +102,14 @@ impl TryFrom<&ConfigurationDto> for Config {
         }
         let ex = d.exclusions.clone().unwrap_or_default();
         let cct = d.convenient_contact_times.clone().unwrap_or_default();
+        // The reference's range for both retention settings.
+        for (field, days) in
+            [("exclusions.retainDays", ex.retain_days), ("convenientContactTimes.retainDays", cct.retain_days)]
+        {
+            if let Some(n) = days.filter(|n| !(0..=14).contains(n)) {
+                return Err(FieldError::new(field, format!("{n} is outside 0..14")));
+            }
+        }
         Ok(Config {
             attempt: Exemptions {
                 all: ExemptSet::new(at.excluded_contact_addresses.iter().flatten()),

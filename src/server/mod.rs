@@ -17,6 +17,7 @@ pub mod export;
 pub mod kinds;
 pub mod load;
 pub mod org;
+pub mod retention;
 pub mod routes;
 pub mod store;
 
@@ -167,6 +168,31 @@ impl AppState {
         let st =
             AppState { store, group_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))
+    }
+
+    /// Runs the retention purge (SPEC §13) of every org at `now`: each org's
+    /// mutations wait while its plan is made and committed; checks keep
+    /// running until the in-memory view changes, under the write lock.
+    /// Blocking: call it off the async workers (`spawn_blocking`).
+    pub fn purge_all(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<(String, retention::PurgeCounts)>> {
+        let orgs: Vec<Arc<org::Org>> = {
+            let map = self.orgs.read().unwrap_or_else(|p| p.into_inner());
+            let mut v: Vec<_> = map.values().cloned().collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            v
+        };
+        let mut out = Vec::new();
+        for o in orgs {
+            let _serial = o.mutations.blocking_lock();
+            let r = retention::Retention::of(&o.inner.read().unwrap_or_else(|p| p.into_inner()).engine.config);
+            let plan = retention::plan(&self.store, &o.name, r, now)?;
+            if !plan.is_empty() {
+                retention::delete(&self.store, &o.name, &plan)?;
+                o.inner.write().unwrap_or_else(|p| p.into_inner()).forget_purged(&plan);
+            }
+            out.push((o.name.clone(), plan.counts()));
+        }
+        Ok(out)
     }
 
     pub fn token(&self, token: &str) -> Option<&TokenEntry> {

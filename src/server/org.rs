@@ -162,6 +162,18 @@ fn config_from(configs: &[Map<String, Value>; 4]) -> Result<Config, FieldError> 
     Config::try_from(&dto)
 }
 
+/// An org's configurations as stored (defaults where never set), read
+/// without loading the org (`scrub purge`).
+pub fn stored_config(store: &Store, org: &str) -> anyhow::Result<Config> {
+    let mut configs = ConfigKind::ALL.map(|k| k.defaults());
+    for (kind, _, text) in store.small_entities(org)? {
+        if let Some(ck) = ConfigKind::from_store_kind(&kind) {
+            configs[ck as usize] = parse_item(&text);
+        }
+    }
+    config_from(&configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))
+}
+
 /// Seq ranges splitting `lo..=hi` for parallel scans.
 fn ranges(lo: i64, hi: i64, rows_hint: i64) -> Vec<(i64, i64)> {
     let parts = if rows_hint < 100_000 { 1 } else { (rayon::current_num_threads() * 4) as i64 };
@@ -477,6 +489,19 @@ impl OrgInner {
             eprintln!("scrub serve: org {org}: read {:?}, index {:?}", t_read, t0.elapsed() - t_read);
         }
         Ok(inner)
+    }
+
+    /// Forgets what a retention purge removed from the store (SPEC §13).
+    pub fn forget_purged(&mut self, plan: &super::retention::Plan) {
+        for e in &plan.exclusions {
+            self.engine.exclusions.remove(e);
+        }
+        if !plan.ccts.is_empty() {
+            for id in &plan.ccts {
+                self.items[kind_ix(Kind::Cct)].remove(id);
+            }
+            self.refresh(Kind::Cct);
+        }
     }
 
     /// One stored item (exclusions are read from the store: a million of them

@@ -212,6 +212,43 @@ pub struct Store {
     path: std::path::PathBuf,
 }
 
+pub const LOCK_FILE: &str = "scrub.lock";
+
+/// The lock a running server holds on its data folder, so that a second
+/// server or `scrub purge` cannot change the store behind the first one's
+/// in-memory view (`scrub load` writes only what a server reads at its next
+/// start, and does not take it). Released when dropped or when the process
+/// dies, even by `kill -9`.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+/// Takes the data folder's lock for `who`, or says who holds it.
+pub fn lock_data_dir(dir: &Path, who: &str) -> anyhow::Result<DirLock> {
+    use std::io::{Read, Seek, Write};
+    let path = dir.join(LOCK_FILE);
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = f.read_to_string(&mut holder);
+            let holder = if holder.trim().is_empty() { "another scrub process" } else { holder.trim() };
+            anyhow::bail!("the store in {} is in use by {holder}; stop it first", dir.display());
+        }
+        Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("cannot lock {}: {e}", path.display()),
+    }
+    let _ = f.set_len(0).and_then(|_| f.rewind()).and_then(|_| write!(f, "{who} (pid {})", std::process::id()));
+    Ok(DirLock { _file: f })
+}
+
 pub fn open_connection(path: &Path, full_sync: bool) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
