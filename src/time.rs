@@ -59,6 +59,30 @@ pub fn parse_zone(s: &str) -> Option<Tz> {
     s.trim().parse::<Tz>().ok()
 }
 
+/// [`parse_zone`] for hot loops: a list names a handful of zones, and the
+/// zone table's hashed lookup cost more per record than remembering the last
+/// few names this thread parsed (compared byte for byte, so answers are the
+/// same; unknown names are not remembered).
+pub fn parse_zone_memo(s: &str) -> Option<Tz> {
+    use std::cell::RefCell;
+    const MAX: usize = 16;
+    thread_local! {
+        static SEEN: RefCell<Vec<(Box<str>, Tz)>> = const { RefCell::new(Vec::new()) };
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if let Some(&(_, tz)) = seen.iter().find(|(n, _)| &**n == s) {
+            return Some(tz);
+        }
+        let tz = parse_zone(s)?;
+        if seen.len() == MAX {
+            seen.pop();
+        }
+        seen.insert(0, (s.into(), tz));
+        Some(tz)
+    })
+}
+
 /// The local wall-clock time of an instant.
 pub fn local(tz: Tz, t: DateTime<Utc>) -> NaiveDateTime {
     t.with_timezone(&tz).naive_local()

@@ -100,7 +100,7 @@ impl Record {
         }
         self.zone = match normalize::present(raw.time_zone) {
             None => default_zone,
-            Some(z) => crate::time::parse_zone(z)
+            Some(z) => crate::time::parse_zone_memo(z)
                 .ok_or_else(|| FieldError::new("timeZone", format!("unknown time zone '{z}'")))?,
         };
         self.number_type = match normalize::present(raw.number_type) {
