@@ -1012,3 +1012,61 @@ async fn retention_purge_removes_only_long_expired_rules() {
     let (_, l) = call(&app, "GET", &p("acme", "convenientContactTimes"), Some(A), None).await;
     assert_eq!(l["totalItems"], 2);
 }
+
+#[tokio::test]
+async fn enum_values_are_stored_in_the_api_spelling() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let ex = post(&app, "exclusions", json!({"exclusionType":"voice","exclusionValue":"2125550101"})).await;
+    assert_eq!(ex["exclusionType"], "Voice");
+    let v3 = post(&app, "exclusions", json!({"exclusionType":"PHONE","exclusionValue":"2125550102"})).await;
+    assert_eq!(v3["exclusionType"], "Phone", "a v3 alias keeps its name, in the API's case");
+    let cct = post(
+        &app,
+        "convenientContactTimes",
+        json!({"contactKeyType":"customer","contactKey":"C1","contactValueType":"sms","contactValue":"2125550101",
+            "convenientTimes":[{"dayOfWeek":["mon","TUESDAY"],"startTime":"09:00","endTime":"17:00"}]}),
+    )
+    .await;
+    assert_eq!(
+        (&cct["contactKeyType"], &cct["contactValueType"], &cct["convenientTimes"][0]["dayOfWeek"]),
+        (&json!("Customer"), &json!("SMS"), &json!(["Monday", "Tuesday"]))
+    );
+    let at = post(
+        &app,
+        "attemptTrackers",
+        json!({"attemptTrackerName":"t","contactChannels":["voice","EMAIL"],"typeOfTracker":"customerphone",
+            "numberOfAttempts":7,"thresholdType":"day","threshold":7}),
+    )
+    .await;
+    assert_eq!(
+        (&at["contactChannels"], &at["typeOfTracker"], &at["thresholdType"]),
+        (&json!(["Voice", "Email"]), &json!("CustomerPhone"), &json!("Day"))
+    );
+    let mt = post(
+        &app,
+        "messageTrackers",
+        json!({"messageTrackerName":"m","typeOfTracker":"ACCOUNT","numberOfAttempts":1,"thresholdType":"currentday",
+            "threshold":1,"thresholdActionType":"noplaymessage"}),
+    )
+    .await;
+    assert_eq!(
+        (&mt["typeOfTracker"], &mt["thresholdType"], &mt["thresholdActionType"]),
+        (&json!("Account"), &json!("CurrentDay"), &json!("NoPlayMessage"))
+    );
+    // Read back (and after a restart) the same.
+    drop(app);
+    let app = open(d.path(), NOW);
+    let (_, got) =
+        call(&app, "GET", &p("acme", &format!("exclusions/{}", ex["id"].as_str().unwrap())), Some(A), None).await;
+    assert_eq!(got["exclusionType"], "Voice");
+    let (_, got) = call(
+        &app,
+        "GET",
+        &p("acme", &format!("convenientContactTimes/{}", cct["id"].as_str().unwrap())),
+        Some(A),
+        None,
+    )
+    .await;
+    assert_eq!(got["convenientTimes"][0]["dayOfWeek"], json!(["Monday", "Tuesday"]));
+}

@@ -248,7 +248,60 @@ pub fn validate(kind: Kind, body: &Map<String, Value>, id: &str) -> Result<(Map<
     for f in SERVER_FIELDS {
         fields.remove(f);
     }
+    respell_enums(kind, &mut fields);
     Ok((fields, rule))
+}
+
+/// Enum values are parsed case-insensitively and written in the API's
+/// spelling (SPEC §2): a stored item shows `Voice` whether `voice` or
+/// `VOICE` was sent. Runs after validation, so every value here parses.
+fn respell_enums(kind: Kind, fields: &mut Map<String, Value>) {
+    use crate::model::enums::{
+        Channel, ContactKeyType, ContactValueType, DayOfWeek, ExclusionType, ThresholdActionType, ThresholdType,
+        TrackerType,
+    };
+    type Spell = fn(&str) -> Option<&'static str>;
+    fn respell(v: &mut Value, spell: Spell) {
+        match v {
+            Value::String(s) => {
+                if let Some(t) = spell(s) {
+                    *s = t.to_string();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| respell(i, spell)),
+            _ => {}
+        }
+    }
+    let top: &[(&str, Spell)] = match kind {
+        Kind::Exclusion => &[("exclusionType", ExclusionType::spelling)],
+        Kind::Cct => &[("contactKeyType", ContactKeyType::spelling), ("contactValueType", ContactValueType::spelling)],
+        Kind::AttemptTracker => &[
+            ("contactChannels", Channel::spelling),
+            ("typeOfTracker", TrackerType::spelling),
+            ("thresholdType", ThresholdType::spelling),
+        ],
+        Kind::MessageTracker => &[
+            ("typeOfTracker", TrackerType::spelling),
+            ("thresholdType", ThresholdType::spelling),
+            ("thresholdActionType", ThresholdActionType::spelling),
+        ],
+        Kind::Quota => &[],
+    };
+    for (name, spell) in top {
+        if let Some(v) = fields.get_mut(*name) {
+            respell(v, *spell);
+        }
+    }
+    if kind == Kind::Cct {
+        if let Some(Value::Array(windows)) = fields.get_mut("convenientTimes") {
+            for w in windows {
+                if let Some(d) = w.get_mut("dayOfWeek") {
+                    // Short names are a load-file convenience (§12); the API spells days out.
+                    respell(d, |s| DayOfWeek::parse(s).map(DayOfWeek::as_str));
+                }
+            }
+        }
+    }
 }
 
 /// The domain rule of a stored item (already validated when it was written).
