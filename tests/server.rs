@@ -1020,7 +1020,7 @@ async fn enum_values_are_stored_in_the_api_spelling() {
     let ex = post(&app, "exclusions", json!({"exclusionType":"voice","exclusionValue":"2125550101"})).await;
     assert_eq!(ex["exclusionType"], "Voice");
     let v3 = post(&app, "exclusions", json!({"exclusionType":"PHONE","exclusionValue":"2125550102"})).await;
-    assert_eq!(v3["exclusionType"], "Phone", "a v3 alias keeps its name, in the API's case");
+    assert_eq!(v3["exclusionType"], "Voice", "an alias is stored as the API's name");
     let cct = post(
         &app,
         "convenientContactTimes",
@@ -1041,8 +1041,17 @@ async fn enum_values_are_stored_in_the_api_spelling() {
     .await;
     assert_eq!(
         (&at["contactChannels"], &at["typeOfTracker"], &at["thresholdType"]),
-        (&json!(["Voice", "Email"]), &json!("CustomerPhone"), &json!("Day"))
+        (&json!(["Voice", "Email"]), &json!("CustomerContactAddress"), &json!("Day"))
     );
+    // Filters compare in the same spelling, aliases included.
+    let (_, l) = call(&app, "GET", &p("acme", "exclusions?exclusionType=phone"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 2);
+    let (_, l) = call(&app, "GET", &p("acme", "attemptTrackers?typeOfTracker=CustomerPhone"), Some(A), None).await;
+    assert_eq!(l["attemptTrackers"][0]["id"], at["id"]);
+    let (_, l) = call(&app, "GET", &p("acme", "attemptTrackers?contactChannels=EMAIL"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 1);
+    let (s, v) = call(&app, "GET", &p("acme", "attemptTrackers?contactChannels=fax"), Some(A), None).await;
+    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "contactChannels"));
     let mt = post(
         &app,
         "messageTrackers",

@@ -26,22 +26,6 @@ macro_rules! api_enum {
                 match self { $($name::$var => $text),+ }
             }
 
-            /// The API's spelling of `s` (an alias keeps its own name, in the API's case).
-            pub fn spelling(s: &str) -> Option<&'static str> {
-                let s = s.trim();
-                $(
-                    if s.eq_ignore_ascii_case($text) {
-                        return Some($text);
-                    }
-                    $(
-                        if s.eq_ignore_ascii_case($alias) {
-                            return Some($alias);
-                        }
-                    )*
-                )+
-                None
-            }
-
             /// The accepted spellings, for error messages.
             pub fn expected() -> String {
                 [$($text),+].join(", ")

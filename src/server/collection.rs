@@ -64,11 +64,9 @@ impl Query {
                     let bad = |what: &str| ApiError::bad_request(k.clone(), format!("'{v}' is not {what}"));
                     let t = match f {
                         Filter::Text(field) => Test::Text(field, v.to_lowercase()),
-                        Filter::Enum(field, ok) => {
-                            if !ok(v) {
-                                return Err(bad("a valid value"));
-                            }
-                            Test::Text(field, v.to_lowercase())
+                        // Compared in the API's spelling, as items are stored (an alias finds its value).
+                        Filter::Enum(field, spell) => {
+                            Test::Text(field, spell(v).ok_or_else(|| bad("a valid value"))?.to_lowercase())
                         }
                         Filter::Address(field) => Test::Address(field, v.to_lowercase(), digits(v)),
                         Filter::Int(field) => Test::Int(field, v.parse().map_err(|_| bad("an integer"))?),
@@ -81,10 +79,16 @@ impl Query {
                             },
                         ),
                         Filter::List(field) => Test::List(field, split(v)),
-                        Filter::EnumList(field, ok) => {
-                            let items = split(v);
-                            if let Some(x) = items.iter().find(|x| !ok(x)) {
-                                return Err(ApiError::bad_request(k.clone(), format!("'{x}' is not a valid value")));
+                        Filter::EnumList(field, spell) => {
+                            let mut items = split(v);
+                            for x in &mut items {
+                                let Some(t) = spell(x) else {
+                                    return Err(ApiError::bad_request(
+                                        k.clone(),
+                                        format!("'{x}' is not a valid value"),
+                                    ));
+                                };
+                                *x = t.to_lowercase();
                             }
                             Test::List(field, items)
                         }

@@ -23,7 +23,7 @@ pub enum Filter {
     /// Case-insensitive equality of a text field.
     Text(&'static str),
     /// Text equality, and the parameter must parse with the function (an enum).
-    Enum(&'static str, fn(&str) -> bool),
+    Enum(&'static str, fn(&str) -> Option<&'static str>),
     /// A contact value: equal as text, or as digits when both have digits.
     Address(&'static str),
     Int(&'static str),
@@ -31,35 +31,35 @@ pub enum Filter {
     /// Comma-separated values; an item matches when its list holds any of them.
     List(&'static str),
     /// Same, and each value must parse with the function.
-    EnumList(&'static str, fn(&str) -> bool),
+    EnumList(&'static str, fn(&str) -> Option<&'static str>),
     /// Inclusive lower / upper bound of an instant field.
     From(&'static str),
     To(&'static str),
 }
 
-fn is_exclusion_type(s: &str) -> bool {
-    ExclusionType::parse(s).is_some()
+fn is_exclusion_type(s: &str) -> Option<&'static str> {
+    ExclusionType::parse(s).map(ExclusionType::as_str)
 }
-fn is_tracker_type(s: &str) -> bool {
-    TrackerType::parse(s).is_some()
+fn is_tracker_type(s: &str) -> Option<&'static str> {
+    TrackerType::parse(s).map(TrackerType::as_str)
 }
-fn is_threshold_type(s: &str) -> bool {
-    ThresholdType::parse(s).is_some()
+fn is_threshold_type(s: &str) -> Option<&'static str> {
+    ThresholdType::parse(s).map(ThresholdType::as_str)
 }
-fn is_channel(s: &str) -> bool {
-    Channel::parse(s).is_some()
+fn is_channel(s: &str) -> Option<&'static str> {
+    Channel::parse(s).map(Channel::as_str)
 }
-fn is_action(s: &str) -> bool {
-    ThresholdActionType::parse(s).is_some()
+fn is_action(s: &str) -> Option<&'static str> {
+    ThresholdActionType::parse(s).map(ThresholdActionType::as_str)
 }
-fn is_key_type(s: &str) -> bool {
-    ContactKeyType::parse(s).is_some()
+fn is_key_type(s: &str) -> Option<&'static str> {
+    ContactKeyType::parse(s).map(ContactKeyType::as_str)
 }
-fn is_value_type(s: &str) -> bool {
-    ContactValueType::parse(s).is_some()
+fn is_value_type(s: &str) -> Option<&'static str> {
+    ContactValueType::parse(s).map(ContactValueType::as_str)
 }
-pub fn is_status(s: &str) -> bool {
-    AttemptStatus::parse(s).is_some()
+pub fn is_status(s: &str) -> Option<&'static str> {
+    AttemptStatus::parse(s).map(AttemptStatus::as_str)
 }
 
 const META_FILTERS: [(&str, Filter); 5] = [
@@ -253,13 +253,11 @@ pub fn validate(kind: Kind, body: &Map<String, Value>, id: &str) -> Result<(Map<
 }
 
 /// Enum values are parsed case-insensitively and written in the API's
-/// spelling (SPEC §2): a stored item shows `Voice` whether `voice` or
-/// `VOICE` was sent. Runs after validation, so every value here parses.
+/// spelling (SPEC §2): a stored item shows `Voice` whether `voice`, `VOICE`
+/// or the alias `Phone` was sent, so the list filters (which compare the
+/// same spellings) find it. Runs after validation, so every value parses.
 fn respell_enums(kind: Kind, fields: &mut Map<String, Value>) {
-    use crate::model::enums::{
-        Channel, ContactKeyType, ContactValueType, DayOfWeek, ExclusionType, ThresholdActionType, ThresholdType,
-        TrackerType,
-    };
+    use crate::model::enums::DayOfWeek;
     type Spell = fn(&str) -> Option<&'static str>;
     fn respell(v: &mut Value, spell: Spell) {
         match v {
@@ -273,17 +271,15 @@ fn respell_enums(kind: Kind, fields: &mut Map<String, Value>) {
         }
     }
     let top: &[(&str, Spell)] = match kind {
-        Kind::Exclusion => &[("exclusionType", ExclusionType::spelling)],
-        Kind::Cct => &[("contactKeyType", ContactKeyType::spelling), ("contactValueType", ContactValueType::spelling)],
-        Kind::AttemptTracker => &[
-            ("contactChannels", Channel::spelling),
-            ("typeOfTracker", TrackerType::spelling),
-            ("thresholdType", ThresholdType::spelling),
-        ],
+        Kind::Exclusion => &[("exclusionType", is_exclusion_type)],
+        Kind::Cct => &[("contactKeyType", is_key_type), ("contactValueType", is_value_type)],
+        Kind::AttemptTracker => {
+            &[("contactChannels", is_channel), ("typeOfTracker", is_tracker_type), ("thresholdType", is_threshold_type)]
+        }
         Kind::MessageTracker => &[
-            ("typeOfTracker", TrackerType::spelling),
-            ("thresholdType", ThresholdType::spelling),
-            ("thresholdActionType", ThresholdActionType::spelling),
+            ("typeOfTracker", is_tracker_type),
+            ("thresholdType", is_threshold_type),
+            ("thresholdActionType", is_action),
         ],
         Kind::Quota => &[],
     };
