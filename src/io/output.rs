@@ -353,13 +353,12 @@ fn format_rows(
         match (chunk, text_cols) {
             (Chunk::Csv { rows }, _) => {
                 let row = rows.row(i);
-                if rows.plain {
-                    for k in 0..width {
-                        w.plain(row.get(k).unwrap_or(b""));
-                    }
-                } else {
-                    for k in 0..width {
-                        w.field(row.get(k).unwrap_or(b""));
+                for k in 0..width {
+                    let f = row.get(k).unwrap_or(b"");
+                    if rows.plain {
+                        w.plain(f);
+                    } else {
+                        w.field(f);
                     }
                 }
             }

@@ -26,6 +26,11 @@ macro_rules! api_enum {
                 match self { $($name::$var => $text),+ }
             }
 
+            /// The API's spelling of `s` (case-insensitive, aliases included), if it is a value.
+            pub fn spelling(s: &str) -> Option<&'static str> {
+                Self::parse(s).map(Self::as_str)
+            }
+
             /// The accepted spellings, for error messages.
             pub fn expected() -> String {
                 [$($text),+].join(", ")

@@ -22,7 +22,8 @@ pub enum Kind {
 pub enum Filter {
     /// Case-insensitive equality of a text field.
     Text(&'static str),
-    /// Text equality, and the parameter must parse with the function (an enum).
+    /// An enum: the parameter must parse with the function, and is compared in
+    /// the spelling it returns (the one items are stored in).
     Enum(&'static str, fn(&str) -> Option<&'static str>),
     /// A contact value: equal as text, or as digits when both have digits.
     Address(&'static str),
@@ -30,36 +31,11 @@ pub enum Filter {
     Bool(&'static str),
     /// Comma-separated values; an item matches when its list holds any of them.
     List(&'static str),
-    /// Same, and each value must parse with the function.
+    /// Same, each value an enum as for `Enum`.
     EnumList(&'static str, fn(&str) -> Option<&'static str>),
     /// Inclusive lower / upper bound of an instant field.
     From(&'static str),
     To(&'static str),
-}
-
-fn is_exclusion_type(s: &str) -> Option<&'static str> {
-    ExclusionType::parse(s).map(ExclusionType::as_str)
-}
-fn is_tracker_type(s: &str) -> Option<&'static str> {
-    TrackerType::parse(s).map(TrackerType::as_str)
-}
-fn is_threshold_type(s: &str) -> Option<&'static str> {
-    ThresholdType::parse(s).map(ThresholdType::as_str)
-}
-fn is_channel(s: &str) -> Option<&'static str> {
-    Channel::parse(s).map(Channel::as_str)
-}
-fn is_action(s: &str) -> Option<&'static str> {
-    ThresholdActionType::parse(s).map(ThresholdActionType::as_str)
-}
-fn is_key_type(s: &str) -> Option<&'static str> {
-    ContactKeyType::parse(s).map(ContactKeyType::as_str)
-}
-fn is_value_type(s: &str) -> Option<&'static str> {
-    ContactValueType::parse(s).map(ContactValueType::as_str)
-}
-pub fn is_status(s: &str) -> Option<&'static str> {
-    AttemptStatus::parse(s).map(AttemptStatus::as_str)
 }
 
 const META_FILTERS: [(&str, Filter); 5] = [
@@ -71,7 +47,7 @@ const META_FILTERS: [(&str, Filter); 5] = [
 ];
 
 const EXCLUSION_FILTERS: &[(&str, Filter)] = &[
-    ("exclusionType", Filter::Enum("exclusionType", is_exclusion_type)),
+    ("exclusionType", Filter::Enum("exclusionType", ExclusionType::spelling)),
     ("exclusionValue", Filter::Address("exclusionValue")),
     ("contactListName", Filter::Text("contactListName")),
     ("fromStartTime", Filter::From("startTime")),
@@ -81,10 +57,10 @@ const EXCLUSION_FILTERS: &[(&str, Filter)] = &[
 ];
 
 const TRACKER_COMMON: &[(&str, Filter)] = &[
-    ("typeOfTracker", Filter::Enum("typeOfTracker", is_tracker_type)),
+    ("typeOfTracker", Filter::Enum("typeOfTracker", TrackerType::spelling)),
     ("numberOfAttempts", Filter::Int("numberOfAttempts")),
     ("threshold", Filter::Int("threshold")),
-    ("thresholdType", Filter::Enum("thresholdType", is_threshold_type)),
+    ("thresholdType", Filter::Enum("thresholdType", ThresholdType::spelling)),
     ("dispositions", Filter::List("dispositions")),
     ("numberTypes", Filter::List("numberTypes")),
     ("geocodes", Filter::List("geocodes")),
@@ -95,19 +71,19 @@ const TRACKER_COMMON: &[(&str, Filter)] = &[
 const ATTEMPT_TRACKER_FILTERS: &[(&str, Filter)] = &[
     ("attemptTrackerName", Filter::Text("attemptTrackerName")),
     ("attemptTrackerDescription", Filter::Text("attemptTrackerDescription")),
-    ("contactChannels", Filter::EnumList("contactChannels", is_channel)),
+    ("contactChannels", Filter::EnumList("contactChannels", Channel::spelling)),
 ];
 
 const MESSAGE_TRACKER_FILTERS: &[(&str, Filter)] = &[
     ("messageTrackerName", Filter::Text("messageTrackerName")),
     ("messageTrackerDescription", Filter::Text("messageTrackerDescription")),
-    ("thresholdActionType", Filter::Enum("thresholdActionType", is_action)),
+    ("thresholdActionType", Filter::Enum("thresholdActionType", ThresholdActionType::spelling)),
 ];
 
 const CCT_FILTERS: &[(&str, Filter)] = &[
-    ("contactKeyType", Filter::Enum("contactKeyType", is_key_type)),
+    ("contactKeyType", Filter::Enum("contactKeyType", ContactKeyType::spelling)),
     ("contactKey", Filter::Text("contactKey")),
-    ("contactValueType", Filter::Enum("contactValueType", is_value_type)),
+    ("contactValueType", Filter::Enum("contactValueType", ContactValueType::spelling)),
     ("contactValue", Filter::Address("contactValue")),
     ("fromEndTime", Filter::From("endTime")),
     ("toEndTime", Filter::To("endTime")),
@@ -122,7 +98,7 @@ const QUOTA_FILTERS: &[(&str, Filter)] = &[
 ];
 
 pub const ATTEMPT_FILTERS: &[(&str, Filter)] = &[
-    ("contactChannel", Filter::Enum("contactChannel", is_channel)),
+    ("contactChannel", Filter::Enum("contactChannel", Channel::spelling)),
     ("contactAddress", Filter::Address("contactAddress")),
     ("customer", Filter::Text("customer")),
     ("accountNumber", Filter::Text("accountNumber")),
@@ -132,7 +108,7 @@ pub const ATTEMPT_FILTERS: &[(&str, Filter)] = &[
     ("purpose", Filter::Text("purpose")),
     ("fromTimeOfContact", Filter::From("timeOfContact")),
     ("toTimeOfContact", Filter::To("timeOfContact")),
-    ("status", Filter::Enum("status", is_status)),
+    ("status", Filter::Enum("status", AttemptStatus::spelling)),
     ("fromCreationTime", Filter::From("creationTime")),
     ("toCreationTime", Filter::To("creationTime")),
     ("fromLastModifiedTime", Filter::From("lastModifiedTime")),
@@ -271,15 +247,17 @@ fn respell_enums(kind: Kind, fields: &mut Map<String, Value>) {
         }
     }
     let top: &[(&str, Spell)] = match kind {
-        Kind::Exclusion => &[("exclusionType", is_exclusion_type)],
-        Kind::Cct => &[("contactKeyType", is_key_type), ("contactValueType", is_value_type)],
-        Kind::AttemptTracker => {
-            &[("contactChannels", is_channel), ("typeOfTracker", is_tracker_type), ("thresholdType", is_threshold_type)]
-        }
+        Kind::Exclusion => &[("exclusionType", ExclusionType::spelling)],
+        Kind::Cct => &[("contactKeyType", ContactKeyType::spelling), ("contactValueType", ContactValueType::spelling)],
+        Kind::AttemptTracker => &[
+            ("contactChannels", Channel::spelling),
+            ("typeOfTracker", TrackerType::spelling),
+            ("thresholdType", ThresholdType::spelling),
+        ],
         Kind::MessageTracker => &[
-            ("typeOfTracker", is_tracker_type),
-            ("thresholdType", is_threshold_type),
-            ("thresholdActionType", is_action),
+            ("typeOfTracker", TrackerType::spelling),
+            ("thresholdType", ThresholdType::spelling),
+            ("thresholdActionType", ThresholdActionType::spelling),
         ],
         Kind::Quota => &[],
     };
@@ -293,7 +271,7 @@ fn respell_enums(kind: Kind, fields: &mut Map<String, Value>) {
             for w in windows {
                 if let Some(d) = w.get_mut("dayOfWeek") {
                     // Short names are a load-file convenience (§12); the API spells days out.
-                    respell(d, |s| DayOfWeek::parse(s).map(DayOfWeek::as_str));
+                    respell(d, DayOfWeek::spelling);
                 }
             }
         }
