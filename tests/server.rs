@@ -800,6 +800,70 @@ async fn concurrent_checks_reserve_a_contact_once() {
     }
 }
 
+/// Contact attempts saved concurrently: those that move no quota share the
+/// org's mutation lock and commit together, those with productSold take it
+/// alone; every one is saved, counted by a tracker and added to the quota
+/// exactly once, in memory and after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_attempts_all_count_and_quotas_add_up() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let qid = post(&app, "quotaControls", json!({"product":"Gold","totalQuota":1000,"productSold":0})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    post(
+        &app,
+        "attemptTrackers",
+        json!({"attemptTrackerName":"acct","typeOfTracker":"Account","numberOfAttempts":81,
+               "thresholdType":"Day","threshold":1,"contactChannels":["Voice"],"acrossContactChannels":false,
+               "excludeContactChannels":false}),
+    )
+    .await;
+    let tasks: Vec<_> = (0..80)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut body = json!({"operationType":"SaveContactNoKeyCheck","contactChannel":"Voice",
+                    "contactAddress":format!("21255504{i:02}"),"accountNumber":"A-CONC",
+                    "timeOfContact":"2026-11-02T14:00:00Z","disposition":"NoAnswer"});
+                if i % 2 == 0 {
+                    body["product"] = json!("Gold");
+                    body["productSold"] = json!(3);
+                }
+                let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(body)).await;
+                assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for round in 0..2 {
+        let app = if round == 0 { app.clone() } else { open(d.path(), NOW) };
+        let (_, list) = call(&app, "GET", &p("acme", "contactAttempts?maxResults=1"), Some(A), None).await;
+        assert_eq!(list["totalItems"], 80 + round, "round {round}");
+        let (_, q) = call(&app, "GET", &p("acme", &format!("quotaControls/{qid}")), Some(A), None).await;
+        assert_eq!(q["productSold"], 120, "round {round}: 40 attempts of 3");
+        assert_eq!(q["version"], 41, "round {round}");
+        let rec = json!({"contactChannel":"Voice","contactAddress":"2125550499","accountNumber":"A-CONC",
+                         "requiredChecks":["attemptTrackers"]});
+        let r = post(&app, "complianceStatuses", rec).await;
+        if round == 0 {
+            // 80 counted: allowed; the 81st saved with the check's key ...
+            assert_eq!(r["restricted"], false, "{r}");
+            let save = json!({"contactChannel":"Voice","contactAddress":"2125550499","accountNumber":"A-CONC",
+                              "timeOfContact":"2026-11-02T14:30:00Z","key":r["key"]});
+            let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(save)).await;
+            assert_eq!(s, StatusCode::ACCEPTED);
+        } else {
+            // ... reaches the tracker's 81 after the restart.
+            assert_eq!(r["restrictionType"], "AttemptTrackerAccountVoice", "{r}");
+            assert_eq!(r["restrictedRuleName"], "acct");
+        }
+    }
+}
+
 /// What the store holds of active records across restarts: a refreshed key is
 /// one record with the new expiry, a used or cancelled key stays gone, and an
 /// expired record is not brought back.
@@ -841,15 +905,68 @@ async fn active_records_in_the_store_across_restarts() {
     let app = open(d.path(), "2026-11-02T18:40:00Z");
     assert_eq!(post(&app, "complianceStatuses", rec("2125550201", "C-7")).await["restricted"], false);
     drop(app);
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-02T18:40:00Z").unwrap().timestamp_millis();
+    let (_, sets) = scrub::server::active_log::ActiveLog::open(d.path(), false, at).unwrap();
+    let keys: Vec<&String> =
+        [&k1, &k2, &k3].into_iter().filter(|k| sets.values().any(|s| s.expires_ms(k).is_some())).collect();
+    assert!(keys.is_empty(), "left in the active-record log: {keys:?}");
+}
+
+/// A store written before the active-record log kept active records in a
+/// table: the first start moves the live ones to the log (they still block,
+/// and keep blocking after the next restart), drops the expired ones and
+/// empties the table; an org that only has such records is known at start.
+#[tokio::test]
+async fn active_records_of_an_older_store_move_to_the_log() {
+    let d = tempfile::tempdir().unwrap();
+    drop(open(d.path(), NOW));
     let db = rusqlite::Connection::open(d.path().join("scrub.db")).unwrap();
-    let keys: Vec<String> = db
-        .prepare("SELECT key FROM active_records WHERE key IN (?1, ?2, ?3)")
-        .unwrap()
-        .query_map([&k1, &k2, &k3], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert!(keys.is_empty(), "left in the store: {keys:?}");
+    let ms = |s: &str| at(s).timestamp_millis();
+    db.execute(
+        "INSERT INTO active_records(expires, org, key, address, customer, account) VALUES \
+         (?1, 'acme', 'old-live', '2125550301', 'C-31', ''), (?2, 'acme', 'old-gone', '2125550302', '', ''), \
+         (?1, 'beta', 'beta-live', '2125550303', '', '')",
+        [ms("2026-11-02T16:00:00Z"), ms("2026-11-02T14:00:00Z")],
+    )
+    .unwrap();
+    drop(db);
+    for round in 0..2 {
+        let app = open(d.path(), NOW);
+        let r = post(&app, "complianceStatuses", json!({"contactChannel":"Voice","contactAddress":"2125550301"})).await;
+        assert_eq!(r["restrictionType"], "AttemptTrackerBlockContactAddress", "round {round}: {r}");
+        assert_eq!(r["restrictionEndTime"], "2026-11-02T15:10:00.000Z");
+        let r =
+            post(&app, "complianceStatuses", json!({"contactChannel":"Voice","customer":"C-31","contactAddress":"1"}))
+                .await;
+        assert_eq!(r["restrictionType"], "AttemptTrackerBlockCustomer", "round {round}: {r}");
+        let r = post(&app, "complianceStatuses", json!({"contactChannel":"Voice","contactAddress":"2125550302"})).await;
+        // Round 0: allowed (the expired record was not moved), which makes a record of its own
+        // that blocks it in round 1.
+        assert_eq!(r["restricted"], round == 1, "round {round}: {r}");
+        // The key of the moved record is still live: an attempt can use it up.
+        if round == 1 {
+            let save = json!({"contactChannel":"Voice","contactAddress":"2125550301","key":"old-live"});
+            let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(save)).await;
+            assert_eq!(s, StatusCode::ACCEPTED);
+        }
+        let (s, v) = call(
+            &app,
+            "POST",
+            &p("beta", "complianceStatuses"),
+            Some(B),
+            Some(json!({"contactChannel":"Voice","contactAddress":"2125550303"})),
+        )
+        .await;
+        assert_eq!((s, v["restrictionType"].as_str()), (StatusCode::OK, Some("AttemptTrackerBlockContactAddress")));
+        drop(app);
+    }
+    let db = rusqlite::Connection::open(d.path().join("scrub.db")).unwrap();
+    let left: i64 = db.query_row("SELECT count(*) FROM active_records", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the table is emptied");
+    let (_, sets) = scrub::server::active_log::ActiveLog::open(d.path(), false, at(NOW).timestamp_millis()).unwrap();
+    assert_eq!(sets["acme"].expires_ms("old-live"), None, "used up by the attempt");
+    assert!(sets["acme"].expires_ms("old-gone").is_none());
+    assert_eq!(sets["beta"].expires_ms("beta-live"), Some(ms("2026-11-02T16:00:00Z")));
 }
 
 /// The sample's history reported attempt by attempt over POST contactAttempts

@@ -196,6 +196,11 @@ impl ActiveSet {
         self.find(key).is_some_and(|i| self.slots[i as usize].expires_ms > now.timestamp_millis())
     }
 
+    /// The expiry (ms) of `key`'s record, live or not.
+    pub fn expires_ms(&self, key: &str) -> Option<i64> {
+        self.find(key).map(|i| self.slots[i as usize].expires_ms)
+    }
+
     /// Adds the record of `key`, replacing any record it had; returns the
     /// replaced record's expiry in ms (the store keys records by it).
     pub fn put(

@@ -11,6 +11,7 @@
 //! take it exclusively for the store commit plus an incremental index update.
 
 pub mod active;
+pub mod active_log;
 pub mod collection;
 pub mod error;
 pub mod export;
@@ -141,30 +142,54 @@ impl AppState {
         let store = store::Store::open(data_dir, full_sync)?;
         let mut orgs = AHashMap::new();
         let mut rep = StartReport::default();
-        // Expired active records are never needed again (against the server's clock,
-        // which `--now` may freeze; the active-record writer repeats this every 10 s).
-        let purged = store.tx(|tx| store::purge_active(tx, clock.now().timestamp_millis()))?;
-        if purged > 0 {
-            eprintln!("scrub serve: removed {purged} expired active records from the store");
-        }
-        for name in store.orgs()? {
-            // The active records load beside the rules and history.
-            let (inner, active) = std::thread::scope(|sc| {
-                let active = sc.spawn(|| org::load_active(&store, &name, clock.now()));
-                let inner = org::OrgInner::load(&store, &name);
-                (inner, active.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        let now_ms = clock.now().timestamp_millis();
+        // The active records replay from their log while the rules and history load.
+        let (log, inners) = std::thread::scope(|sc| {
+            let log = sc.spawn(|| active_log::ActiveLog::open(data_dir, full_sync, now_ms));
+            let inners = store.orgs().map_err(anyhow::Error::from).and_then(|names| {
+                names
+                    .into_iter()
+                    .map(|n| org::OrgInner::load(&store, &n).map(|i| (n, i)))
+                    .collect::<anyhow::Result<Vec<_>>>()
             });
-            let (inner, active) = (inner?, active?);
+            (log.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), inners)
+        });
+        let ((mut log, mut active), mut inners) = (log?, inners?);
+        // A store from before the log: its table's records move to the log.
+        let legacy = store.legacy_active(now_ms)?;
+        if !legacy.is_empty() {
+            let mut bytes = Vec::new();
+            let mut max = i64::MIN;
+            for op in &legacy {
+                op.encode(&mut bytes);
+                if let active_log::LogOp::Put { org, key, address, customer, account, expires_ms } = op {
+                    max = max.max(*expires_ms);
+                    let expires = DateTime::from_timestamp_millis(*expires_ms).unwrap_or_default();
+                    active.entry(org.clone()).or_default().put(key, address, customer, account, expires);
+                }
+            }
+            log.append(&bytes, max)?;
+            store.clear_legacy_active()?;
+            eprintln!("scrub serve: moved {} active records from the store's table to its log", legacy.len());
+        }
+        // An org that only ever made checks has nothing but active records.
+        for name in active.keys() {
+            if !inners.iter().any(|(n, _)| n == name) {
+                inners.push((name.clone(), org::OrgInner::load(&store, name)?));
+            }
+        }
+        for (name, inner) in inners {
             rep.orgs += 1;
             rep.exclusions += inner.engine.exclusions.len();
             rep.attempts += inner.engine.history.len();
             rep.rules +=
                 kinds::Kind::ALL.iter().map(|k| inner.items(*k).len()).sum::<usize>() + inner.engine.exclusions.len();
-            orgs.insert(name.clone(), Arc::new(org::Org::new(&name, inner, active)));
+            let set = active.remove(&name).unwrap_or_default();
+            orgs.insert(name.clone(), Arc::new(org::Org::new(&name, inner, set)));
         }
         rep.millis = t0.elapsed().as_millis();
         let tokens = tokens.into_iter().map(|t| (t.token.clone(), t)).collect();
-        let group_writer = store.group_writer(clock);
+        let group_writer = store.group_writer(clock, log);
         let st =
             AppState { store, group_writer, tokens, orgs: RwLock::new(orgs), clock, default_zone, log_requests: true };
         Ok((st, rep))
@@ -183,7 +208,7 @@ impl AppState {
         };
         let mut out = Vec::new();
         for o in orgs {
-            let _serial = o.mutations.blocking_lock();
+            let _serial = o.mutations.blocking_write();
             let r = retention::Retention::of(&o.inner.read().unwrap_or_else(|p| p.into_inner()).engine.config);
             let plan = retention::plan(&self.store, &o.name, r, now)?;
             if !plan.is_empty() {

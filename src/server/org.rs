@@ -290,11 +290,14 @@ pub struct OrgInner {
 #[derive(Debug)]
 pub struct Org {
     pub name: String,
-    /// Serialises this org's mutations, so a contact attempt can commit to
-    /// the store without holding `inner` exclusively (checks keep running).
-    /// An async mutex: a contact attempt holds it across its store commit,
-    /// which runs on the blocking pool, not on a request worker.
-    pub mutations: tokio::sync::Mutex<()>,
+    /// Orders this org's mutations, so one can commit to the store without
+    /// holding `inner` exclusively (checks keep running). Every mutation takes
+    /// it exclusively except a contact attempt that moves no quota
+    /// ([`NewAttempt::moves_quota`]): such attempts commute (each is a new row
+    /// and one more history entry), so they share it and join one group
+    /// commit instead of queueing for each other's. Async: it is held across
+    /// the store commit, which the writer thread runs.
+    pub mutations: tokio::sync::RwLock<()>,
     pub inner: RwLock<OrgInner>,
     pub active: RwLock<ActiveSet>,
 }
@@ -393,6 +396,13 @@ impl NewAttempt {
 
     pub fn attempt(&self) -> Attempt<'_> {
         Attempt::from_dto(&self.dto, self.number_type.as_deref(), self.geocodes_text.as_deref())
+    }
+
+    /// Whether saving it adds to a product's quota (SPEC §6): a product and a
+    /// productSold other than 0.
+    pub fn moves_quota(&self) -> bool {
+        let sold = int_value("productSold", self.dto.product_sold.as_ref()).ok().flatten().unwrap_or(0);
+        sold != 0 && crate::normalize::present(self.dto.product.as_deref()).is_some()
     }
 
     fn row(&self, id: &str, actor: &Actor<'_>) -> AttemptRow {
@@ -853,18 +863,15 @@ pub struct PreparedAttempt {
 
 impl PreparedAttempt {
     /// Phase 2 (no org lock), as a job for the store's writer thread: the
-    /// attempt, its quota change and the used key's active record (key, expiry
-    /// in ms) go to the store together. The job returns the attempt's seq.
-    pub fn write_job(&self, org: &str, active_key: Option<(&str, i64)>) -> store::WriteFn {
+    /// attempt and its quota change go to the store together (the used key's
+    /// active record goes to the log once they are committed). The job
+    /// returns the attempt's seq.
+    pub fn write_job(&self, org: &str) -> store::WriteFn {
         let (org, row, quota) = (org.to_string(), self.row.clone(), self.quota.clone());
-        let key = active_key.map(|(k, e)| (k.to_string(), e));
         Box::new(move |tx| {
             let seq = store::insert_attempt(tx, &org, &row)?;
             if let Some((qid, text)) = &quota {
                 store::put_entity(tx, &org, Kind::Quota.plural(), qid, text)?;
-            }
-            if let Some((k, expires_ms)) = &key {
-                store::delete_active(tx, &org, k, *expires_ms)?;
             }
             Ok(seq)
         })
@@ -880,23 +887,9 @@ impl Org {
     pub fn new(name: &str, inner: OrgInner, active: ActiveSet) -> Org {
         Org {
             name: name.to_string(),
-            mutations: tokio::sync::Mutex::new(()),
+            mutations: tokio::sync::RwLock::new(()),
             inner: RwLock::new(inner),
             active: RwLock::new(active),
         }
     }
-}
-
-/// Active records of an org from the store (unexpired at `now`).
-pub fn load_active(store: &Store, org: &str, now: DateTime<Utc>) -> anyhow::Result<ActiveSet> {
-    let t0 = std::time::Instant::now();
-    let mut set = ActiveSet::with_capacity(store.count_active(now.timestamp_millis())?);
-    store.scan_active(org, now.timestamp_millis(), |key, address, customer, account, expires| {
-        let expires = DateTime::from_timestamp_millis(expires).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        set.put(key, address, customer, account, expires);
-    })?;
-    if std::env::var_os("SCRUB_TIMINGS").is_some() {
-        eprintln!("scrub serve: org {org}: {} active records in {:?}", set.len(), t0.elapsed());
-    }
-    Ok(set)
 }

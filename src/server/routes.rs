@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 
+use super::active_log::LogOp;
 use super::collection::Query;
 use super::error::{ApiError, ApiResult};
 use super::kinds::{Kind, ATTEMPT_FILTERS};
@@ -220,7 +221,7 @@ async fn create(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = o.mutations.lock().await;
+    let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     let (created, item) = inner.create(&st.store, &org, k, &body, &actor(&st, &c))?;
     let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
@@ -249,7 +250,7 @@ async fn update(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = o.mutations.lock().await;
+    let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     let item = inner.update(&st.store, &org, k, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
@@ -262,7 +263,7 @@ async fn delete_item(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/{id}");
     let k = kind_for(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = o.mutations.lock().await;
+    let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     inner.delete(&st.store, &org, k, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -292,7 +293,7 @@ async fn config_patch(
     let path = format!("/via/{ver}/organizations/{org}/compliance/{coll}/configurations");
     let ck = config_kind(&ver, &coll, &path)?;
     let o = st.org(&org);
-    let _serial = o.mutations.lock().await;
+    let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     let item = inner.patch_config(&st.store, &org, ck, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())
@@ -331,17 +332,16 @@ fn check(
             };
             None
         } else {
-            let replaces = active.put(&key, &rec.address, &rec.customer, &rec.account, expires);
+            active.put(&key, &rec.address, &rec.customer, &rec.account, expires);
             active.purge(now);
-            // Queued under the lock, so the store sees one key's records in order.
-            commit = Some(st.group_writer.submit(store::ActiveOp::Put {
+            // Queued under the lock, so the log has one key's records in order.
+            commit = Some(st.group_writer.submit(LogOp::Put {
                 org: org.to_string(),
                 key: key.clone(),
                 address: rec.address.clone(),
                 customer: rec.customer.clone(),
                 account: rec.account.clone(),
                 expires_ms: expires.timestamp_millis(),
-                replaces,
             }));
             Some(key)
         }
@@ -432,24 +432,52 @@ async fn attempt_post(
     };
     let key = body.get("key").and_then(Value::as_str).map(str::trim).filter(|k| !k.is_empty()).map(str::to_string);
     let o = st.org(&org);
-    let _serial = o.mutations.lock().await;
-    let feature = read(&o.inner).engine.config.enable_active_record_feature;
     if op == OperationType::CancelContact {
+        let _serial = o.mutations.write().await;
         let key = key.ok_or_else(|| ApiError::bad_request("key", "is required to cancel a contact"))?;
         // Out of memory first (a check cannot reserve it meanwhile), then out
         // of the store; put back if the store fails.
-        if let Some(a) = write(&o.active).remove(&key) {
-            if let Err(e) = st.store.tx(|tx| store::delete_active(tx, &org, &key, a.expires.timestamp_millis())) {
+        let taken = {
+            let mut active = write(&o.active);
+            let taken = active.remove(&key);
+            // Queued under the lock, so the log has one key's records in order.
+            let del = taken.as_ref().map(|a| {
+                st.group_writer.submit(LogOp::Del {
+                    org: org.clone(),
+                    key: key.clone(),
+                    expires_ms: a.expires.timestamp_millis(),
+                })
+            });
+            taken.zip(del)
+        };
+        if let Some((a, del)) = taken {
+            let failed = match del.await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e),
+                Err(_) => Some("store: the writer stopped".to_string()),
+            };
+            if let Some(e) = failed {
                 write(&o.active).put_active(&key, &a);
-                return Err(e.into());
+                return Err(ApiError::internal(e));
             }
         }
         return Ok(StatusCode::ACCEPTED.into_response());
     }
     let na = NewAttempt::parse(&body, actor.now)?;
+    let (_shared, _exclusive);
+    if na.moves_quota() {
+        _exclusive = o.mutations.write().await;
+    } else {
+        _shared = o.mutations.read().await;
+    }
+    let feature = read(&o.inner).engine.config.enable_active_record_feature;
     let check_key = op == OperationType::SaveContactWithKeyCheck && feature;
-    // Take the key's active record out first, so two saves with one key cannot both pass.
-    let taken = if check_key {
+    let prepared = read(&o.inner).prepare_attempt(&na, &actor);
+    // Take the key's active record out first, so two saves with one key cannot
+    // both pass, and queue the write under the same lock, so the log has one
+    // key's records in order. The store's writer thread commits it with
+    // whatever else is queued (the active records of concurrent checks).
+    let (used_key, taken, committed) = if check_key {
         let k = key.as_deref().ok_or_else(|| {
             ApiError::bad_request("key", "is required (the key of the compliance check), or use SaveContactNoKeyCheck")
         })?;
@@ -457,16 +485,17 @@ async fn attempt_post(
         if !active.is_live(k, actor.now) {
             return Err(ApiError::bad_request("key", format!("no live active record for key '{k}'")));
         }
-        active.remove(k)
+        let taken = active.remove(k);
+        let used = taken.as_ref().map(|a| LogOp::Del {
+            org: org.clone(),
+            key: k.to_string(),
+            expires_ms: a.expires.timestamp_millis(),
+        });
+        (Some(k), taken, st.group_writer.write(prepared.write_job(&org), used))
     } else {
-        None
+        (None, None, st.group_writer.write(prepared.write_job(&org), None))
     };
-    let used_key = if check_key { key.as_deref() } else { None };
-    let prepared = read(&o.inner).prepare_attempt(&na, &actor);
-    // The store's writer thread commits it with whatever else is queued (the
-    // active records of concurrent checks): no wait for the connection.
-    let key2 = used_key.zip(taken.as_ref()).map(|(k, a)| (k, a.expires.timestamp_millis()));
-    let committed = st.group_writer.write(prepared.write_job(&org, key2)).await;
+    let committed = committed.await;
     let seq = match committed {
         Ok(Ok(seq)) => seq,
         failed => {
@@ -523,7 +552,7 @@ async fn attempt_patch(
 ) -> ApiResult<Response> {
     need_v4(&ver, &format!("/via/{ver}/organizations/{org}/compliance/contactAttempts/{id}"))?;
     let o = st.org(&org);
-    let _serial = o.mutations.lock().await;
+    let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     let item = inner.patch_attempt(&st.store, &org, &id, &body, &actor(&st, &c))?;
     Ok(Json(Value::Object(item)).into_response())

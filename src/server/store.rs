@@ -12,6 +12,8 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::active_log::{ActiveLog, LogOp};
+
 pub const DB_FILE: &str = "scrub.db";
 
 const SCHEMA: &str = "
@@ -49,8 +51,8 @@ CREATE TABLE IF NOT EXISTS attempts(
     modified_by TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS attempts_id ON attempts(org, id);
--- Keyed by expiry first: new records append at the B-tree's right edge, and
--- the expired ones are one range at its left edge, deleted as a block.
+-- Where active records were kept before the active-record log (see
+-- active_log.rs); emptied into the log on the first start that finds rows.
 CREATE TABLE IF NOT EXISTS active_records(
     expires INTEGER NOT NULL,
     org TEXT NOT NULL,
@@ -274,10 +276,10 @@ impl Store {
     }
 
     /// The group-commit writer (checks' active records, contact attempts) on
-    /// this store's connection; it also deletes the active records that
-    /// expired by `clock` every ten seconds.
-    pub fn group_writer(&self, clock: super::Clock) -> GroupWriter {
-        GroupWriter::start(self.conn.clone(), clock)
+    /// this store's connection and the active-record log; it also deletes the
+    /// log segments whose records expired by `clock`, every ten seconds.
+    pub fn group_writer(&self, clock: super::Clock, log: ActiveLog) -> GroupWriter {
+        GroupWriter::start(self.conn.clone(), clock, log)
     }
 
     pub fn open(dir: &Path, full_sync: bool) -> anyhow::Result<Store> {
@@ -499,32 +501,32 @@ impl Store {
         })
     }
 
-    /// How many active records are unexpired at `now_ms` (all orgs).
-    pub fn count_active(&self, now_ms: i64) -> rusqlite::Result<usize> {
-        self.reader()?.query_row("SELECT count(*) FROM active_records WHERE expires > ?1", [now_ms], |r| {
-            r.get::<_, i64>(0).map(|n| n as usize)
-        })
+    /// Takes the active records out of the table where stores before the
+    /// active-record log kept them: returns the ones unexpired at `now_ms`
+    /// (to be written to the log) and, only once the caller has them
+    /// durable, `clear` empties the table.
+    pub fn legacy_active(&self, now_ms: i64) -> rusqlite::Result<Vec<LogOp>> {
+        let c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = c.prepare(
+            "SELECT org, key, address, customer, account, expires FROM active_records WHERE expires > ?1 \
+             ORDER BY expires",
+        )?;
+        let rows = st.query_map([now_ms], |r| {
+            Ok(LogOp::Put {
+                org: r.get(0)?,
+                key: r.get(1)?,
+                address: r.get(2)?,
+                customer: r.get(3)?,
+                account: r.get(4)?,
+                expires_ms: r.get(5)?,
+            })
+        })?;
+        rows.collect()
     }
 
-    /// An org's active records unexpired at `now_ms`, in expiry order, read on
-    /// a connection of its own (so it runs beside the org's other loads):
-    /// `f(key, address, customer, account, expires_ms)`.
-    pub fn scan_active(
-        &self,
-        org: &str,
-        now_ms: i64,
-        mut f: impl FnMut(&str, &str, &str, &str, i64),
-    ) -> rusqlite::Result<()> {
-        let c = self.reader()?;
-        let mut st = c.prepare(
-            "SELECT key, address, customer, account, expires FROM active_records WHERE expires > ?1 AND org = ?2",
-        )?;
-        let mut rows = st.query(params![now_ms, org])?;
-        while let Some(r) = rows.next()? {
-            let text = |i| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-            f(text(0)?, text(1)?, text(2)?, text(3)?, r.get(4)?);
-        }
-        Ok(())
+    /// Empties the legacy active-record table (see [`Store::legacy_active`]).
+    pub fn clear_legacy_active(&self) -> rusqlite::Result<usize> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).execute("DELETE FROM active_records", [])
     }
 }
 
@@ -587,34 +589,6 @@ pub fn update_attempt(tx: &Connection, org: &str, r: &AttemptRow) -> rusqlite::R
     Ok(())
 }
 
-pub fn put_active(
-    tx: &Connection,
-    org: &str,
-    key: &str,
-    a: (&str, &str, &str),
-    expires_ms: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO active_records(expires, org, key, address, customer, account) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![expires_ms, org, key, a.0, a.1, a.2])?;
-    Ok(())
-}
-
-/// Deletes the record of `key` that expires at `expires_ms` (the in-memory set
-/// knows it).
-pub fn delete_active(tx: &Connection, org: &str, key: &str, expires_ms: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("DELETE FROM active_records WHERE expires = ?1 AND org = ?2 AND key = ?3")?
-        .execute(params![expires_ms, org, key])?;
-    Ok(())
-}
-
-/// Deletes every active record expired at `now_ms` (a range at the table's start).
-pub fn purge_active(tx: &Connection, now_ms: i64) -> rusqlite::Result<usize> {
-    tx.prepare_cached("DELETE FROM active_records WHERE expires <= ?1")?.execute([now_ms])
-}
-
 /// Copies committed WAL frames into the database file every 500 ms on a
 /// connection of its own (PASSIVE: never blocks readers or writers).
 ///
@@ -657,30 +631,18 @@ fn spawn_checkpointer(path: std::path::PathBuf, writer: std::sync::Arc<Mutex<Con
 /// then truncated back to this size by `journal_size_limit`).
 const WAL_RESTART_BYTES: u64 = 256 << 20;
 
-/// One active record for the [`GroupWriter`] (removals go with the attempt
-/// or cancellation that causes them, in that request's transaction).
-#[derive(Debug, Clone)]
-pub enum ActiveOp {
-    /// A new record; `replaces` is the expiry of the key's previous record.
-    Put {
-        org: String,
-        key: String,
-        address: String,
-        customer: String,
-        account: String,
-        expires_ms: i64,
-        replaces: Option<i64>,
-    },
-}
-
-/// Any other write the writer thread runs for a request (a contact attempt
-/// with its quota and key), in a savepoint of the batch's transaction: its
-/// failure undoes only itself. Returns a value for the request (the seq).
+/// Any write the writer thread runs for a request other than an active
+/// record (a contact attempt with its quota), in a savepoint of the batch's
+/// transaction: its failure undoes only itself. Returns a value for the
+/// request (the seq).
 pub type WriteFn = Box<dyn FnOnce(&Connection) -> rusqlite::Result<i64> + Send>;
 
 enum Job {
-    Active(ActiveOp),
-    Write(WriteFn),
+    /// An active record put or deleted (the active-record log).
+    Active(LogOp),
+    /// A store write, and the active record it uses up (logged once the
+    /// write is committed).
+    Write(WriteFn, Option<LogOp>),
 }
 
 type Done = tokio::sync::oneshot::Sender<Result<i64, String>>;
@@ -689,11 +651,12 @@ pub type Pending = tokio::sync::oneshot::Receiver<Result<i64, String>>;
 
 /// Group commit for the writes on the hot path: every allowed check writes an
 /// active record and every reported attempt a row, so they go to one writer
-/// thread that commits whatever has queued up in a single transaction and
+/// thread that commits whatever has queued up together (the attempts in one
+/// SQLite transaction, the active records in one append to their log) and
 /// then answers each waiting request. A response is still sent only after its
-/// write is committed (durable across `kill -9`), but thirty-two concurrent
-/// checks cost one commit, not thirty-two, and an attempt never waits for the
-/// connection behind a batch it could have joined.
+/// write is durable (across `kill -9`), but thirty-two concurrent checks cost
+/// one small append, not thirty-two commits, and an attempt never waits for
+/// the connection behind a batch it could have joined.
 #[derive(Debug, Clone)]
 pub struct GroupWriter {
     tx: std::sync::mpsc::Sender<(Job, Done)>,
@@ -703,30 +666,99 @@ impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Job::Active(op) => op.fmt(f),
-            Job::Write(_) => f.write_str("Write"),
+            Job::Write(..) => f.write_str("Write"),
         }
     }
 }
 
+/// Commits one batch: the store writes in one transaction, then the log
+/// records (the checks' records and the keys the committed writes used up) in
+/// one append, in queue order. Results in job order.
+fn commit_batch(conn: &Mutex<Connection>, log: &mut ActiveLog, batch: Vec<Job>) -> Vec<Result<i64, String>> {
+    let n = batch.len();
+    // Per job: its result, and what it logs (an active job: its record; a
+    // committed write: the key it used up).
+    let mut results: Vec<Result<i64, String>> = Vec::with_capacity(n);
+    let mut logged: Vec<Option<LogOp>> = Vec::with_capacity(n);
+    let mut is_active: Vec<bool> = Vec::with_capacity(n);
+    let has_writes = batch.iter().any(|j| matches!(j, Job::Write(..)));
+    let mut conn = has_writes.then(|| conn.lock().unwrap_or_else(|p| p.into_inner()));
+    {
+        let mut tx = match conn.as_mut().map(|c| c.transaction()).transpose() {
+            Ok(t) => t,
+            Err(e) => return vec![Err(format!("store: {e}")); n],
+        };
+        for job in batch {
+            match job {
+                Job::Active(op) => {
+                    results.push(Ok(0));
+                    logged.push(Some(op));
+                    is_active.push(true);
+                }
+                Job::Write(f, used) => {
+                    let t = tx.as_mut().expect("a transaction for the batch's writes");
+                    let r = match t.savepoint() {
+                        Ok(sp) => match f(&sp) {
+                            Ok(v) => sp.commit().map(|()| v).map_err(|e| format!("store: {e}")),
+                            Err(e) => Err(format!("store: {e}")), // dropping `sp` rolls it back
+                        },
+                        Err(e) => Err(format!("store: {e}")),
+                    };
+                    logged.push(if r.is_ok() { used } else { None });
+                    results.push(r);
+                    is_active.push(false);
+                }
+            }
+        }
+        if let Some(t) = tx {
+            if let Err(e) = t.commit() {
+                // Nothing of the batch is in the store, so nothing goes to the log.
+                return vec![Err(format!("store: {e}")); n];
+            }
+        }
+    }
+    drop(conn);
+    let mut bytes = Vec::with_capacity(n * 96);
+    let mut max_expires = i64::MIN;
+    for op in logged.iter().flatten() {
+        op.encode(&mut bytes);
+        if let LogOp::Put { expires_ms, .. } = op {
+            max_expires = max_expires.max(*expires_ms);
+        }
+    }
+    if let Err(e) = log.append(&bytes, max_expires) {
+        let e = format!("store: {e}");
+        eprintln!("scrub serve: {e}");
+        // The records are not durable: their checks and cancellations fail.
+        // A committed write keeps its result (its attempt is saved; the key it
+        // used may come back after a restart and block until it expires).
+        for (r, active) in results.iter_mut().zip(is_active) {
+            if active {
+                *r = Err(e.clone());
+            }
+        }
+    }
+    results
+}
+
 impl GroupWriter {
-    fn start(conn: std::sync::Arc<Mutex<Connection>>, clock: super::Clock) -> GroupWriter {
-        const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+    fn start(conn: std::sync::Arc<Mutex<Connection>>, clock: super::Clock, mut log: ActiveLog) -> GroupWriter {
+        /// How often segments whose records have all expired are deleted.
+        const DROP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
         let (tx, rx) = std::sync::mpsc::channel::<(Job, Done)>();
         std::thread::Builder::new()
             .name("scrub-writer".into())
             .spawn(move || {
-                let mut last_purge = std::time::Instant::now();
+                let mut last_drop = std::time::Instant::now();
                 loop {
-                    let first = match rx.recv_timeout(PURGE_EVERY) {
+                    let first = match rx.recv_timeout(DROP_EVERY) {
                         Ok(j) => Some(j),
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
                         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                     };
-                    if last_purge.elapsed() >= PURGE_EVERY {
-                        // Expired records block nothing: keep the table to the live ones.
-                        last_purge = std::time::Instant::now();
-                        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                        let _ = purge_active(&conn, clock.now().timestamp_millis());
+                    if last_drop.elapsed() >= DROP_EVERY {
+                        last_drop = std::time::Instant::now();
+                        log.drop_expired(clock.now().timestamp_millis());
                     }
                     let Some(first) = first else { continue };
                     // No waiting for a batch to gather: what queues up while one
@@ -739,46 +771,8 @@ impl GroupWriter {
                             Err(_) => break,
                         }
                     }
-                    let mut results: Vec<Result<i64, String>> = Vec::with_capacity(batch.len());
-                    let mut dones = Vec::with_capacity(batch.len());
-                    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                    let committed = (|| -> rusqlite::Result<()> {
-                        let mut t = conn.transaction()?;
-                        for (job, done) in batch.drain(..) {
-                            dones.push(done);
-                            results.push(match job {
-                                Job::Active(ActiveOp::Put {
-                                    org,
-                                    key,
-                                    address,
-                                    customer,
-                                    account,
-                                    expires_ms,
-                                    replaces,
-                                }) => {
-                                    if let Some(old) = replaces.filter(|old| *old != expires_ms) {
-                                        delete_active(&t, &org, &key, old)?;
-                                    }
-                                    put_active(&t, &org, &key, (&address, &customer, &account), expires_ms)?;
-                                    Ok(0)
-                                }
-                                Job::Write(f) => {
-                                    let sp = t.savepoint()?;
-                                    match f(&sp) {
-                                        Ok(v) => sp.commit().map(|()| v).map_err(|e| format!("store: {e}")),
-                                        Err(e) => Err(format!("store: {e}")), // dropping `sp` rolls it back
-                                    }
-                                }
-                            });
-                        }
-                        t.commit()
-                    })();
-                    drop(conn);
-                    if let Err(e) = committed {
-                        let e = format!("store: {e}");
-                        results = vec![Err(e); dones.len()];
-                    }
-                    // A failure before every job ran leaves some without a result.
+                    let (jobs, dones): (Vec<Job>, Vec<Done>) = batch.into_iter().unzip();
+                    let mut results = commit_batch(&conn, &mut log, jobs);
                     results.resize(dones.len(), Err("store: the batch was not committed".into()));
                     for (done, r) in dones.into_iter().zip(results) {
                         let _ = done.send(r);
@@ -789,9 +783,10 @@ impl GroupWriter {
         GroupWriter { tx }
     }
 
-    /// Queues a write; the receiver resolves with its result once committed.
-    pub fn write(&self, f: WriteFn) -> Pending {
-        self.send(Job::Write(f))
+    /// Queues a store write and the active record it uses up (logged only if
+    /// the write commits); the receiver resolves with its result once durable.
+    pub fn write(&self, f: WriteFn, used: Option<LogOp>) -> Pending {
+        self.send(Job::Write(f, used))
     }
 
     fn send(&self, job: Job) -> Pending {
@@ -803,8 +798,8 @@ impl GroupWriter {
         rx
     }
 
-    /// Queues an active record; the receiver resolves when it is committed.
-    pub fn submit(&self, op: ActiveOp) -> Pending {
+    /// Queues an active record put or delete; the receiver resolves when it is durable.
+    pub fn submit(&self, op: LogOp) -> Pending {
         self.send(Job::Active(op))
     }
 }
