@@ -145,7 +145,15 @@ impl AppState {
         let now_ms = clock.now().timestamp_millis();
         // The active records replay from their log while the rules and history load.
         let (log, inners) = std::thread::scope(|sc| {
-            let log = sc.spawn(|| active_log::ActiveLog::open(data_dir, full_sync, now_ms));
+            let log = sc.spawn(|| {
+                let t = std::time::Instant::now();
+                let r = active_log::ActiveLog::open(data_dir, full_sync, now_ms);
+                if std::env::var_os("SCRUB_TIMINGS").is_some() {
+                    let n: usize = r.as_ref().map_or(0, |(_, sets)| sets.values().map(|s| s.len()).sum());
+                    eprintln!("scrub serve: active-record log: {n} live records in {:?}", t.elapsed());
+                }
+                r
+            });
             let inners = store.orgs().map_err(anyhow::Error::from).and_then(|names| {
                 names
                     .into_iter()
