@@ -6,6 +6,9 @@
 //! WAL with `synchronous=NORMAL` means a commit is in the OS before the
 //! response, so killing the process (even `kill -9`) loses nothing; only a
 //! power cut can lose the last commits. `--sync full` fsyncs every commit.
+//! Active records are the exception to "one database": they go to their own
+//! append-only log ([`super::active_log`]) under the same rules, written by
+//! the same group-commit writer.
 
 use std::path::Path;
 use std::sync::Mutex;
