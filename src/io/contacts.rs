@@ -16,7 +16,7 @@ use super::columns::ColumnMap;
 use super::{csv_reader, Format, LoadError};
 use crate::model::{RawRecord, Record};
 
-/// The record fields of §1, in the order of [`ContactFields`] indices.
+/// The record fields of §1, in the order of the column indices a [`ColumnMap`] resolves.
 pub const RECORD_COLUMNS: [&str; 11] = [
     "contactChannel",
     "contactAddress",

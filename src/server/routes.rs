@@ -50,7 +50,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     router.with_state(state)
 }
 
-/// The caller, resolved from the bearer token by [`auth`].
+/// The caller, resolved from the bearer token by the `auth` middleware.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: String,
