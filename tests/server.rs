@@ -812,14 +812,16 @@ async fn concurrent_attempts_all_count_and_quotas_add_up() {
         .as_str()
         .unwrap()
         .to_string();
-    post(
+    let tid = post(
         &app,
         "attemptTrackers",
         json!({"attemptTrackerName":"acct","typeOfTracker":"Account","numberOfAttempts":81,
                "thresholdType":"Day","threshold":1,"contactChannels":["Voice"],"acrossContactChannels":false,
                "excludeContactChannels":false}),
     )
-    .await;
+    .await["id"]
+        .clone();
+    assert!(tid.is_string(), "the tracker has an id");
     let tasks: Vec<_> = (0..80)
         .map(|i| {
             let app = app.clone();
@@ -859,7 +861,9 @@ async fn concurrent_attempts_all_count_and_quotas_add_up() {
         } else {
             // ... reaches the tracker's 81 after the restart.
             assert_eq!(r["restrictionType"], "AttemptTrackerAccountVoice", "{r}");
-            assert_eq!(r["restrictedRuleName"], "acct");
+            assert_eq!((&r["restrictedRuleId"], &r["restrictedRuleName"]), (&tid, &json!("acct")));
+            // Day, T = 1: the oldest counted attempt (14:00 UTC, record zone UTC) leaves at next midnight.
+            assert_eq!(r["restrictionEndTime"], "2026-11-03T00:00:00.000Z");
         }
     }
 }

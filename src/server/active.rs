@@ -201,21 +201,11 @@ impl ActiveSet {
         self.find(key).map(|i| self.slots[i as usize].expires_ms)
     }
 
-    /// Adds the record of `key`, replacing any record it had; returns the
-    /// replaced record's expiry in ms (the store keys records by it).
-    pub fn put(
-        &mut self,
-        key: &str,
-        address: &str,
-        customer: &str,
-        account: &str,
-        expires: DateTime<Utc>,
-    ) -> Option<i64> {
-        let replaced = self.find(key).map(|i| {
-            let old = self.slots[i as usize].expires_ms;
+    /// Adds the record of `key`, replacing any record it had.
+    pub fn put(&mut self, key: &str, address: &str, customer: &str, account: &str, expires: DateTime<Utc>) {
+        if let Some(i) = self.find(key) {
             self.free_slot(i);
-            old
-        });
+        }
         let mut text = String::with_capacity(key.len() + address.len() + customer.len() + account.len());
         let mut ends = [0u32; 3];
         for (f, v) in [key, address, customer].into_iter().enumerate() {
@@ -248,7 +238,6 @@ impl ActiveSet {
         s.next = next;
         self.live += 1;
         self.queue.insert((expires_ms, slot));
-        replaced
     }
 
     /// [`put`](Self::put) of a record taken out by [`remove`](Self::remove).

@@ -201,9 +201,33 @@ impl ActiveLog {
         Ok((f, path))
     }
 
-    /// Appends encoded records (one batch) whose latest expiry is
-    /// `max_expires_ms`; durable (to the store's sync level) on return.
-    pub fn append(&mut self, bytes: &[u8], max_expires_ms: i64) -> anyhow::Result<()> {
+    /// Appends `ops` (one batch) in one write; durable (to the store's sync
+    /// level) on return.
+    pub fn append_ops<'a>(&mut self, ops: impl IntoIterator<Item = &'a LogOp>) -> anyhow::Result<()> {
+        let mut bytes = Vec::new();
+        let mut max_expires_ms = i64::MIN;
+        for op in ops {
+            op.encode(&mut bytes);
+            if let LogOp::Put { expires_ms, .. } = op {
+                max_expires_ms = max_expires_ms.max(*expires_ms);
+            }
+        }
+        self.append(&bytes, max_expires_ms)
+    }
+
+    /// Appends `ops` and applies them to `sets`, as a replay would (records
+    /// brought in from elsewhere: a store's old active-record table).
+    pub fn import(&mut self, ops: Vec<LogOp>, sets: &mut AHashMap<String, ActiveSet>) -> anyhow::Result<()> {
+        self.append_ops(&ops)?;
+        let mut max_expires_ms = i64::MIN;
+        for op in ops {
+            apply(sets, op, &mut max_expires_ms);
+        }
+        Ok(())
+    }
+
+    /// Appends encoded records whose latest expiry is `max_expires_ms`.
+    fn append(&mut self, bytes: &[u8], max_expires_ms: i64) -> anyhow::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
@@ -282,15 +306,7 @@ mod tests {
     }
 
     fn write(log: &mut ActiveLog, ops: &[LogOp]) {
-        let mut b = Vec::new();
-        let mut max = i64::MIN;
-        for op in ops {
-            op.encode(&mut b);
-            if let LogOp::Put { expires_ms, .. } = op {
-                max = max.max(*expires_ms);
-            }
-        }
-        log.append(&b, max).unwrap();
+        log.append_ops(ops).unwrap();
     }
 
     #[test]

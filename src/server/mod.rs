@@ -166,19 +166,10 @@ impl AppState {
         // A store from before the log: its table's records move to the log.
         let legacy = store.legacy_active(now_ms)?;
         if !legacy.is_empty() {
-            let mut bytes = Vec::new();
-            let mut max = i64::MIN;
-            for op in &legacy {
-                op.encode(&mut bytes);
-                if let active_log::LogOp::Put { org, key, address, customer, account, expires_ms } = op {
-                    max = max.max(*expires_ms);
-                    let expires = DateTime::from_timestamp_millis(*expires_ms).unwrap_or_default();
-                    active.entry(org.clone()).or_default().put(key, address, customer, account, expires);
-                }
-            }
-            log.append(&bytes, max)?;
+            let n = legacy.len();
+            log.import(legacy, &mut active)?;
             store.clear_legacy_active()?;
-            eprintln!("scrub serve: moved {} active records from the store's table to its log", legacy.len());
+            eprintln!("scrub serve: moved {n} active records from the store's table to its log");
         }
         // An org that only ever made checks has nothing but active records.
         for name in active.keys() {

@@ -354,13 +354,19 @@ fn check(
 /// Sends the check's answer once its active record is committed.
 async fn committed(r: (Response, Option<store::Pending>)) -> ApiResult<Response> {
     if let Some(rx) = r.1 {
-        match rx.await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(ApiError::internal(e)),
-            Err(_) => return Err(ApiError::internal("store: the writer stopped")),
-        }
+        durable(rx).await?;
     }
     Ok(r.0)
+}
+
+/// Waits for a queued write to be durable: its value (an attempt's seq), or
+/// the store's failure as a 500.
+async fn durable(rx: store::Pending) -> ApiResult<i64> {
+    match rx.await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::internal(e)),
+        Err(_) => Err(ApiError::internal("store: the writer stopped")),
+    }
 }
 
 async fn check_post(
@@ -436,7 +442,7 @@ async fn attempt_post(
         let _serial = o.mutations.write().await;
         let key = key.ok_or_else(|| ApiError::bad_request("key", "is required to cancel a contact"))?;
         // Out of memory first (a check cannot reserve it meanwhile), then out
-        // of the store; put back if the store fails.
+        // of the log; put back if the log fails.
         let taken = {
             let mut active = write(&o.active);
             let taken = active.remove(&key);
@@ -451,14 +457,9 @@ async fn attempt_post(
             taken.zip(del)
         };
         if let Some((a, del)) = taken {
-            let failed = match del.await {
-                Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(e),
-                Err(_) => Some("store: the writer stopped".to_string()),
-            };
-            if let Some(e) = failed {
+            if let Err(e) = durable(del).await {
                 write(&o.active).put_active(&key, &a);
-                return Err(ApiError::internal(e));
+                return Err(e);
             }
         }
         return Ok(StatusCode::ACCEPTED.into_response());
@@ -477,7 +478,7 @@ async fn attempt_post(
     // both pass, and queue the write under the same lock, so the log has one
     // key's records in order. The store's writer thread commits it with
     // whatever else is queued (the active records of concurrent checks).
-    let (used_key, taken, committed) = if check_key {
+    let (taken, committed) = if check_key {
         let k = key.as_deref().ok_or_else(|| {
             ApiError::bad_request("key", "is required (the key of the compliance check), or use SaveContactNoKeyCheck")
         })?;
@@ -485,27 +486,23 @@ async fn attempt_post(
         if !active.is_live(k, actor.now) {
             return Err(ApiError::bad_request("key", format!("no live active record for key '{k}'")));
         }
-        let taken = active.remove(k);
-        let used = taken.as_ref().map(|a| LogOp::Del {
+        let taken = active.remove(k).map(|a| (k, a));
+        let used = taken.as_ref().map(|(k, a)| LogOp::Del {
             org: org.clone(),
             key: k.to_string(),
             expires_ms: a.expires.timestamp_millis(),
         });
-        (Some(k), taken, st.group_writer.write(prepared.write_job(&org), used))
+        (taken, st.group_writer.write(prepared.write_job(&org), used))
     } else {
-        (None, None, st.group_writer.write(prepared.write_job(&org), None))
+        (None, st.group_writer.write(prepared.write_job(&org), None))
     };
-    let committed = committed.await;
-    let seq = match committed {
-        Ok(Ok(seq)) => seq,
-        failed => {
-            if let (Some(k), Some(a)) = (used_key, taken) {
+    let seq = match durable(committed).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            if let Some((k, a)) = taken {
                 write(&o.active).put_active(k, &a);
             }
-            return Err(ApiError::internal(match failed {
-                Ok(Err(e)) => e,
-                _ => "store: the writer stopped".to_string(),
-            }));
+            return Err(e);
         }
     };
     let item = write(&o.inner).apply_attempt(prepared, seq, &na)?;

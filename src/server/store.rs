@@ -504,10 +504,9 @@ impl Store {
         })
     }
 
-    /// Takes the active records out of the table where stores before the
-    /// active-record log kept them: returns the ones unexpired at `now_ms`
-    /// (to be written to the log) and, only once the caller has them
-    /// durable, `clear` empties the table.
+    /// The active records unexpired at `now_ms` in the table where stores
+    /// before the active-record log kept them, as puts for the log (empty the
+    /// table with [`Store::clear_legacy_active`] once they are in the log).
     pub fn legacy_active(&self, now_ms: i64) -> rusqlite::Result<Vec<LogOp>> {
         let c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut st = c.prepare(
@@ -721,15 +720,7 @@ fn commit_batch(conn: &Mutex<Connection>, log: &mut ActiveLog, batch: Vec<Job>) 
         }
     }
     drop(conn);
-    let mut bytes = Vec::with_capacity(n * 96);
-    let mut max_expires = i64::MIN;
-    for op in logged.iter().flatten() {
-        op.encode(&mut bytes);
-        if let LogOp::Put { expires_ms, .. } = op {
-            max_expires = max_expires.max(*expires_ms);
-        }
-    }
-    if let Err(e) = log.append(&bytes, max_expires) {
+    if let Err(e) = log.append_ops(logged.iter().flatten()) {
         let e = format!("store: {e}");
         eprintln!("scrub serve: {e}");
         // The records are not durable: their checks and cancellations fail.
