@@ -1200,3 +1200,108 @@ async fn enum_values_are_stored_in_the_api_spelling() {
     .await;
     assert_eq!(got["convenientTimes"][0]["dayOfWeek"], json!(["Monday", "Tuesday"]));
 }
+
+/// SPEC §3/§5: identities stay unique. A PUT that would make a CCT, an exclusion or a
+/// quota control the twin of another is 409 naming the field, and changes nothing; the
+/// same PUT on the item that already has the identity is fine. (Before, a CCT PUT was
+/// accepted, and the REST engine then chose between two rules of one tier where the
+/// batch reading of the same rules keeps the later one: the differential run found it.)
+#[tokio::test]
+async fn a_put_never_makes_two_rules_with_one_identity() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW); // Monday 15:00 UTC
+    let all_day = json!([{"dayOfWeek":["Monday"],"startTime":"00:00","endTime":"24:00"}]);
+    let never = json!([]);
+    let a = post(
+        &app,
+        "convenientContactTimes",
+        json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"All","convenientTimes":all_day}),
+    )
+    .await;
+    let b = post(
+        &app,
+        "convenientContactTimes",
+        json!({"contactKeyType":"Account","contactKey":"A-1","contactValueType":"All","convenientTimes":never}),
+    )
+    .await;
+    let twin = json!({"contactKeyType":"customer","contactKey":"C-1","contactValueType":"all","convenientTimes":never,"version":1});
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &p("acme", &format!("convenientContactTimes/{}", b["id"].as_str().unwrap())),
+        Some(A),
+        Some(twin.clone()),
+    )
+    .await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "contactKey"));
+    assert!(v["error"]["errors"][0]["message"].as_str().unwrap().contains(a["id"].as_str().unwrap()));
+    // Nothing changed: the customer's all-day window still allows; the account's rule still restricts A-1.
+    let rec = json!({"contactChannel":"Voice","contactAddress":"2125550101","customer":"C-1","accountNumber":"A-9"});
+    let r = post(&app, "complianceStatuses", rec.clone()).await;
+    assert_eq!(r["restricted"], false);
+    let (_, got) =
+        call(&app, "GET", &p("acme", &format!("convenientContactTimes/{}", b["id"].as_str().unwrap())), Some(A), None)
+            .await;
+    assert_eq!((got["contactKeyType"].as_str(), got["version"].as_i64()), (Some("Account"), Some(1)));
+    // The same body PUT on the item that has the identity is an ordinary update.
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &p("acme", &format!("convenientContactTimes/{}", a["id"].as_str().unwrap())),
+        Some(A),
+        Some(twin),
+    )
+    .await;
+    assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(2)));
+    let r = post(
+        &app,
+        "complianceStatuses",
+        json!({"contactChannel":"Voice","contactAddress":"2125550102","customer":"C-1"}),
+    )
+    .await;
+    assert_eq!(
+        (r["restrictionType"].as_str(), r["restrictedRuleId"].as_str()),
+        (Some("ConvenientContactTimeCustomer"), a["id"].as_str())
+    );
+
+    // Exclusions: type, normalised value and list.
+    let e1 =
+        post(&app, "exclusions", json!({"exclusionType":"Voice","exclusionValue":"2125550111","contactListName":"L1"}))
+            .await;
+    let e2 =
+        post(&app, "exclusions", json!({"exclusionType":"Voice","exclusionValue":"2125550112","contactListName":"L1"}))
+            .await;
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &p("acme", &format!("exclusions/{}", e2["id"].as_str().unwrap())),
+        Some(A),
+        Some(json!({"exclusionType":"Voice","exclusionValue":"(212) 555-0111","contactListName":"L1","version":1})),
+    )
+    .await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "exclusionValue"));
+    assert!(v["error"]["errors"][0]["message"].as_str().unwrap().contains(e1["id"].as_str().unwrap()));
+    // Another list is another identity.
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &p("acme", &format!("exclusions/{}", e2["id"].as_str().unwrap())),
+        Some(A),
+        Some(json!({"exclusionType":"Voice","exclusionValue":"(212) 555-0111","contactListName":"L2","version":1})),
+    )
+    .await;
+    assert_eq!((s, v["contactListName"].as_str(), v["version"].as_i64()), (StatusCode::OK, Some("L2"), Some(2)));
+
+    // Quota controls: the product name, case-insensitively.
+    post(&app, "quotaControls", json!({"product":"Gold","totalQuota":5})).await;
+    let q = post(&app, "quotaControls", json!({"product":"Silver","totalQuota":5})).await;
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &p("acme", &format!("quotaControls/{}", q["id"].as_str().unwrap())),
+        Some(A),
+        Some(json!({"product":"GOLD","totalQuota":1,"version":1})),
+    )
+    .await;
+    assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "product"));
+}

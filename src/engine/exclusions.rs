@@ -126,12 +126,24 @@ impl ExclusionIndex {
     }
 
     /// The first indexed exclusion with this identity (type, normalised value, list).
-    pub fn find(&self, t: ExclusionType, value: &str, list: Option<&str>) -> Option<&Exclusion> {
+    pub fn find<'a>(&'a self, t: ExclusionType, value: &str, list: Option<&'a str>) -> Option<&'a Exclusion> {
+        self.with_identity(t, value, list).next()
+    }
+
+    /// Every exclusion in the general index with this identity (SPEC §12: type,
+    /// normalised value, list); files may hold several, the REST store one.
+    pub fn with_identity<'a>(
+        &'a self,
+        t: ExclusionType,
+        value: &str,
+        list: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Exclusion> + 'a {
         self.by_type[t as usize]
-            .get(value)?
-            .iter()
+            .get(value)
+            .into_iter()
+            .flatten()
             .map(|&i| &self.rules[i as usize])
-            .find(|e| e.list.as_deref() == list)
+            .filter(move |e| e.list.as_deref() == list)
     }
 
     /// Exclusions in the general index.

@@ -698,17 +698,41 @@ impl OrgInner {
         let stored = self.get_item(store, org, k, id)?.ok_or_else(|| ApiError::not_found(k.singular(), id))?;
         check_version(body, &stored)?;
         let (fields, rule) = validate(k, body, id)?;
-        if let Rule::Quota(q) = &rule {
-            let clash = self.items(k).iter().any(|i| {
-                i.get("id").and_then(Value::as_str) != Some(id)
-                    && matches!(rule_of(k, &i), Ok(Rule::Quota(o)) if o.product == q.product)
-            });
-            if clash {
-                return Err(ApiError::conflict(
-                    "product",
-                    format!("a quota control for product '{}' already exists", q.product),
-                ));
-            }
+        // Identities stay unique (SPEC §3, §5): a PUT may not turn an item into another's
+        // twin, or POST's upsert and a CCT tier would have two candidates.
+        let other = |o: Option<&str>| o != Some(id);
+        let clash = match &rule {
+            Rule::Quota(q) => self
+                .rules(k)
+                .find(|r| matches!(r, Rule::Quota(o) if o.product == q.product && other(o.id.as_deref())))
+                .map(|_| ("product", format!("a quota control for product '{}' already exists", q.product))),
+            Rule::Cct(c) => self.rules(k).find_map(|r| match r {
+                Rule::Cct(o) if o.identity() == c.identity() && other(o.id.as_deref()) => Some((
+                    "contactKey",
+                    format!(
+                        "convenient contact time {} has the same contactKeyType, contactKey, contactValueType and \
+                         contactValue",
+                        o.id.as_deref().unwrap_or_default()
+                    ),
+                )),
+                _ => None,
+            }),
+            Rule::Exclusion(e) => self
+                .engine
+                .exclusions
+                .with_identity(e.exclusion_type, &e.value, e.list.as_deref())
+                .find(|o| other(o.id.as_deref()))
+                .map(|o| {
+                    let o = o.id.as_deref().unwrap_or_default();
+                    (
+                        "exclusionValue",
+                        format!("exclusion {o} has the same exclusionType, exclusionValue and contactListName"),
+                    )
+                }),
+            _ => None,
+        };
+        if let Some((field, message)) = clash {
+            return Err(ApiError::conflict(field, message));
         }
         self.replace(store, org, k, id, &stored, fields, rule, actor)
     }
