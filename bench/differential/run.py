@@ -553,7 +553,7 @@ def start(scrub, data, tokens, now_s, zone):
     port = free_port()
     srv = subprocess.Popen([scrub, "serve", "--data-dir", data, "--tokens", tokens, "--listen", f"127.0.0.1:{port}",
                             "--now", now_s, "--default-time-zone", zone, "--no-request-log"],
-                           stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
