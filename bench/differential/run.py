@@ -412,6 +412,23 @@ class Scenario:
             self.org.active[key] = (rec.address, rec.customer, rec.account, self.now + life)
         return key
 
+    def invalid_check(self):
+        """SPEC §10: an invalid record is 400 naming the field, and reserves nothing."""
+        body = gen_record(self.rng, self.zone)
+        field, value = self.rng.choice([("contactChannel", None), ("contactChannel", "Fax"),
+                                         ("contactAddress", None), ("contactAddress", "   "),
+                                         ("timeZone", "Mars/Olympus"), ("timeZone", "EST5EDT6")])
+        if field == "contactAddress" and value is None and O.channel_of(body["contactChannel"]) != "Email":
+            value = "no digits"
+        if value is None:
+            body.pop(field, None)
+        else:
+            body[field] = value
+        s, got = self.api.call("POST", "complianceStatuses", body)
+        scope = ((got or {}).get("error") or {}).get("errors", [{}])[0].get("scope")
+        if s != 400 or scope != field:
+            self.mismatches.append(("invalid check", body, (400, field), (s, got)))
+
     def change_rule(self):
         """PUT a fresh body over a rule, or DELETE it: the in-memory indexes must follow."""
         rng, org = self.rng, self.org
@@ -469,6 +486,8 @@ class Scenario:
                 self.save(gen_attempt(rng, self.now, 2), "SaveContactNoKeyCheck")
             elif x < 0.22:
                 self.change_rule()
+            elif x < 0.25:
+                self.invalid_check()
             else:
                 body = gen_record(rng, self.zone)
                 if keys and rng.random() < 0.2:
