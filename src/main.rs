@@ -15,11 +15,26 @@ fn main() {
     let code = match scrub::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("scrub: error: {e:#}");
+            eprintln!("scrub: error: {}", chain_text(&e));
             scrub::cli::EXIT_FAILURE
         }
     };
     std::process::exit(code);
+}
+
+/// The error and its causes, `: `-joined, skipping a cause whose text the message
+/// already ends with (our file errors show their I/O cause in their own text, and
+/// `{:#}` would print it twice).
+fn chain_text(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.ends_with(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
 }
 
 #[global_allocator]
@@ -54,6 +69,16 @@ fn keep_freed_memory() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_io_cause_the_message_already_shows_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let load = scrub::io::LoadError::Io { file: "/nope.csv".into(), source: io };
+        let e = anyhow::Error::new(load).context("scrub run failed");
+        assert_eq!(super::chain_text(&e), "scrub run failed: /nope.csv: No such file or directory (os error 2)");
+        let other = anyhow::anyhow!("disk full").context("cannot write out.csv");
+        assert_eq!(super::chain_text(&other), "cannot write out.csv: disk full");
+    }
+
     #[test]
     fn purge_delay_option_index_is_mimallocs() {
         // The documented default (1000 ms) unless the environment overrides it.
