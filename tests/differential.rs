@@ -1,7 +1,8 @@
 //! The binary against `bench/differential/oracle.py`, an independent Python
 //! reading of SPEC.md §2–§9: random orgs through the REST API (checks by POST and
 //! GET, attempts, keyed saves, cancels, PUTs, DELETEs, a kill -9 and restart) and
-//! `scrub run` on each org's final rules and history, at six frozen instants near
+//! `scrub run` on each org's final rules and history, and those files through
+//! `scrub load` into a fresh store checked over REST, at six frozen instants near
 //! DST changes; every answer must agree field by field. A small fixed-seed slice
 //! runs here; `python3 bench/differential/run.py --scenarios 100` runs more.
 //! Needs `python3` (3.9+, standard library only).

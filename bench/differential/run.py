@@ -511,7 +511,7 @@ def cell(v):
     return str(v)
 
 
-def batch_round(scrub, work, name, sc, n_records):
+def batch_round(scrub, work, name, sc, n_records, load):
     """The scenario's final rules and history as files, `scrub run` on fresh records, every
     output row against the oracle (batch has no active records, and every check runs)."""
     d = os.path.join(work, name)
@@ -565,6 +565,48 @@ def batch_round(scrub, work, name, sc, n_records):
         diff = {f: (want[f], got[f]) for f in FIELDS if want[f] != got[f]}
         if diff:
             bad.append(("batch", name, r, diff))
+    if load:
+        bad += load_round(scrub, d, name, sc, bare, records)
+    return bad
+
+
+def load_round(scrub, d, name, sc, bare, records):
+    """The same files through `scrub load` into a fresh store, served, and the same
+    records checked over REST (active records off, so every answer stands alone)."""
+    cfg = {"attemptTrackers": dict(bare.at_config, enableActiveRecordFeature=False),
+           "messageTrackers": bare.mt_config}
+    with open(os.path.join(d, "config-load.json"), "w") as f:
+        json.dump(cfg, f)
+    data = os.path.join(d, "store")
+    p = subprocess.run([scrub, "load", "--data-dir", data, "--org", "o", "--rules", os.path.join(d, "rules.json"),
+                        "--history", os.path.join(d, "history.csv"), "--config", os.path.join(d, "config-load.json")],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return [("scrub load failed", name, p.returncode, p.stderr[-2000:])]
+    tokens = os.path.join(d, "tokens.toml")
+    with open(tokens, "w") as f:
+        f.write('[[tokens]]\norg = "o"\ntoken = "t"\n')
+    port, srv = start(scrub, data, tokens, O.fmt(sc.now), sc.zone)
+    bad = []
+    try:
+        api = Api(port, "o", "t")
+        org = O.Org()
+        org.__dict__.update(bare.__dict__)
+        org.at_config = cfg["attemptTrackers"]
+        org.active = {}
+        for r in records:
+            body = {k: v for k, v in r.items() if k != "recordId"}
+            want, _ = O.evaluate(org, body, sc.now, sc.clock, sc.zone)
+            s, got = api.call("POST", "complianceStatuses", body)
+            if s != 200:
+                bad.append(("loaded check status", name, body, s, got))
+                continue
+            diff = {f: (want[f], got.get(f)) for f in FIELDS if want[f] != got.get(f)}
+            if diff:
+                bad.append(("loaded", name, body, diff))
+    finally:
+        srv.terminate()
+        srv.wait()
     return bad
 
 
@@ -592,6 +634,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=60,
                     help="records per scenario scrubbed by `scrub run` on its final rules and history (0: none)")
+    ap.add_argument("--load", type=int, default=1, help="also check the batch records on a store made by "
+                    "`scrub load` from the same files (1, default) or not (0)")
     ap.add_argument("--show", type=int, default=5, help="disagreements to print in full")
     ap.add_argument("--instant", type=int, action="append", help="only these instants (0-based, repeatable)")
     ap.add_argument("--keep", help="work in this folder and keep it (stores, batch files)")
@@ -630,8 +674,8 @@ def main():
                 total += sc.checks
                 bad += [(now_s, zone, i, m) for m in sc.mismatches]
                 if args.batch:
-                    found = batch_round(args.scrub, work, f"batch{n}-{i}", sc, args.batch)
-                    total += args.batch
+                    found = batch_round(args.scrub, work, f"batch{n}-{i}", sc, args.batch, args.load)
+                    total += args.batch * (1 + args.load)
                     bad += [(now_s, zone, i, m) for m in found]
             print(f"{now_s} ({zone}): {args.scenarios} scenarios done, {len(bad)} disagreements so far",
                   file=sys.stderr)
