@@ -1305,3 +1305,64 @@ async fn a_put_never_makes_two_rules_with_one_identity() {
     .await;
     assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "product"));
 }
+
+/// Every query filter the reference documents for GET contactAttempts v4 narrows
+/// the list (`timeZone` was ignored before: the list came back whole).
+#[tokio::test]
+async fn contact_attempt_list_filters_each_narrow_the_list() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let save = |body: Value| {
+        let app = app.clone();
+        async move {
+            let mut b = body;
+            b["operationType"] = json!("SaveContactNoKeyCheck");
+            let (s, v) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(b)).await;
+            assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+            v
+        }
+    };
+    save(json!({"contactChannel":"Voice","contactAddress":"(212) 555-0101","customer":"C-1","accountNumber":"A-1",
+        "timeOfContact":"2026-11-01T10:00:00Z","timeZone":"America/New_York","disposition":"Answered","numberType":1,
+        "purpose":"Sales","geocodes":["US","NY"]}))
+    .await;
+    let second =
+        save(json!({"contactChannel":"SMS","contactAddress":"3105550199","customer":"C-2","accountNumber":"A-2",
+        "timeOfContact":"2026-11-02T10:00:00Z","timeZone":"America/Los_Angeles","disposition":"NoAnswer","numberType":2,
+        "purpose":"Collections","geocodes":["US","CA"]}))
+        .await;
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        &p("acme", &format!("contactAttempts/{}", second["id"].as_str().unwrap())),
+        Some(A),
+        Some(json!({"status":"Disabled","version":1})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for (query, want) in [
+        ("", 2),
+        ("contactChannel=sms", 1),
+        ("contactAddress=212-555-0101", 1),
+        ("customer=C-1", 1),
+        ("accountNumber=A-2", 1),
+        ("disposition=answered", 1),
+        ("numberType=2", 1),
+        ("geocodes=ca,tx", 1),
+        ("geocodes=US", 2),
+        ("purpose=sales", 1),
+        ("timeZone=America/Los_Angeles", 1),
+        ("timeZone=america/new_york", 1),
+        ("timeZone=Europe/London", 0),
+        ("fromTimeOfContact=2026-11-02T10:00:00Z", 1),
+        ("toTimeOfContact=2026-11-02T10:00:00Z", 2),
+        ("toTimeOfContact=2026-11-02T09:59:59.999Z", 1),
+        ("status=Disabled", 1),
+        ("fromCreationTime=2026-11-02T15:00:00Z&toCreationTime=2026-11-02T15:00:00Z", 2),
+        ("lastModifiedBy=nobody", 0),
+        ("customer=C-1&timeZone=America/Los_Angeles", 0),
+    ] {
+        let (s, v) = call(&app, "GET", &p("acme", &format!("contactAttempts?{query}")), Some(A), None).await;
+        assert_eq!((s, v["totalItems"].as_u64()), (StatusCode::OK, Some(want)), "{query}: {v}");
+    }
+}

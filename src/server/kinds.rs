@@ -106,6 +106,7 @@ pub const ATTEMPT_FILTERS: &[(&str, Filter)] = &[
     ("numberType", Filter::Int("numberType")),
     ("geocodes", Filter::List("geocodes")),
     ("purpose", Filter::Text("purpose")),
+    ("timeZone", Filter::Text("timeZone")),
     ("fromTimeOfContact", Filter::From("timeOfContact")),
     ("toTimeOfContact", Filter::To("timeOfContact")),
     ("status", Filter::Enum("status", AttemptStatus::spelling)),

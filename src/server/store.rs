@@ -172,6 +172,7 @@ impl AttemptRow {
                     "numberType" => self.number_type.map(Value::from).unwrap_or(Value::Null),
                     "geocodes" => text(&self.geocodes),
                     "purpose" => text(&self.purpose),
+                    "timeZone" => text(&self.time_zone),
                     "timeOfContact" => Value::String(ms(self.time_ms)),
                     "status" => Value::String(self.status.clone()),
                     "creationTime" => Value::String(ms(self.created_ms)),
