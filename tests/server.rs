@@ -661,7 +661,8 @@ async fn ccts_message_trackers_quotas_configs_and_get_checks() {
         "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"dispositions":["MessageLeft"]}),
     )
     .await;
-    assert_eq!(mt["thresholdActionType"], Value::Null);
+    // Not sent: shown with the value it acts with (SPEC §9 default), as is `enabled`.
+    assert_eq!((mt["thresholdActionType"].as_str(), mt["enabled"].as_bool()), (Some("NoPlayMessage"), Some(true)));
     let mrec = json!({"contactChannel":"SMS","contactAddress":"3105550100","accountNumber":"AC-5","timeZone":"America/Los_Angeles",
         "requiredChecks":["messageTrackers"]});
     assert_eq!(post(&app, "complianceStatuses", mrec.clone()).await["messageType"], "CanPlay");
@@ -1365,4 +1366,85 @@ async fn contact_attempt_list_filters_each_narrow_the_list() {
         let (s, v) = call(&app, "GET", &p("acme", &format!("contactAttempts?{query}")), Some(A), None).await;
         assert_eq!((s, v["totalItems"].as_u64()), (StatusCode::OK, Some(want)), "{query}: {v}");
     }
+}
+
+/// Items show every field of the reference's response shape, a field never sent
+/// with the value it acts with (so `enabled=true` finds trackers created without
+/// it), and a GET body sent back as a PUT means the same thing: a tracker sent
+/// without channel fields (the v3 reading: every channel, counted across) shows
+/// them, and after the round trip it still counts an SMS attempt for a Voice check.
+#[tokio::test]
+async fn items_show_their_defaults_and_round_trip_through_put() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let t = post(
+        &app,
+        "attemptTrackers",
+        json!({"attemptTrackerName":"any channel","typeOfTracker":"Account","numberOfAttempts":1,
+        "thresholdType":"Day","threshold":1}),
+    )
+    .await;
+    assert_eq!(
+        (&t["contactChannels"], &t["acrossContactChannels"], &t["excludeContactChannels"], &t["enabled"]),
+        (&json!(["Voice", "SMS", "Email"]), &json!(true), &json!(false), &json!(true))
+    );
+    for f in ["locale", "attemptTrackerDescription", "dispositions", "numberTypes", "geocodes", "purposes"] {
+        assert_eq!(t.get(f), Some(&Value::Null), "{f}");
+    }
+    let (_, l) = call(&app, "GET", &p("acme", "attemptTrackers?enabled=true"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 1);
+    let (_, l) = call(&app, "GET", &p("acme", "attemptTrackers?enabled=false"), Some(A), None).await;
+    assert_eq!(l["totalItems"], 0);
+    let sms = json!({"contactChannel":"SMS","contactAddress":"2125550101","accountNumber":"AC-1",
+        "timeOfContact":"2026-11-02T14:00:00Z","operationType":"SaveContactNoKeyCheck"});
+    let (s, _) = call(&app, "POST", &p("acme", "contactAttempts"), Some(A), Some(sms)).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let rec = json!({"contactChannel":"Voice","contactAddress":"2125550199","accountNumber":"AC-1",
+        "requiredChecks":["attemptTrackers"]});
+    let before = post(&app, "complianceStatuses", rec.clone()).await;
+    assert_eq!(before["restrictionType"], "AttemptTrackerAccountVoice");
+    // GET, send the body back as a PUT (version included), and the answer is the same.
+    let url = p("acme", &format!("attemptTrackers/{}", t["id"].as_str().unwrap()));
+    let (_, got) = call(&app, "GET", &url, Some(A), None).await;
+    let (s, put) = call(&app, "PUT", &url, Some(A), Some(got)).await;
+    assert_eq!((s, put["version"].as_i64()), (StatusCode::OK, Some(2)));
+    let after = post(&app, "complianceStatuses", rec).await;
+    assert_eq!(
+        (&after["restrictionType"], &after["restrictionEndTime"]),
+        (&before["restrictionType"], &before["restrictionEndTime"])
+    );
+
+    // The other kinds: shown fields, and a GET body PUT back is accepted.
+    for (coll, body, fields) in [
+        (
+            "exclusions",
+            json!({"exclusionType":"SSN","exclusionValue":"123-45-6789"}),
+            vec!["contactListName", "reason", "startTime", "endTime", "locale"],
+        ),
+        (
+            "convenientContactTimes",
+            json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"All","convenientTimes":[]}),
+            vec!["contactValue", "reason", "endTime", "locale"],
+        ),
+        ("quotaControls", json!({"product":"Gold","totalQuota":3}), vec!["productDescription", "unitValue", "locale"]),
+        (
+            "messageTrackers",
+            json!({"messageTrackerName":"m","typeOfTracker":"Account","numberOfAttempts":1,"thresholdType":"Day","threshold":1}),
+            vec!["messageTrackerDescription", "dispositions", "locale"],
+        ),
+    ] {
+        let item = post(&app, coll, body).await;
+        for f in fields {
+            assert_eq!(item.get(f), Some(&Value::Null), "{coll}.{f}");
+        }
+        let url = p("acme", &format!("{coll}/{}", item["id"].as_str().unwrap()));
+        let (_, got) = call(&app, "GET", &url, Some(A), None).await;
+        let (s, v) = call(&app, "PUT", &url, Some(A), Some(got)).await;
+        assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(2)), "{coll}: {v}");
+    }
+    let (_, q) = call(&app, "GET", &p("acme", "quotaControls"), Some(A), None).await;
+    assert_eq!(q["quotaControls"][0]["productSold"], 0);
+    // A configuration nobody changed shows null for who and when.
+    let (_, c) = call(&app, "GET", &p("acme", "exclusions/configurations"), Some(A), None).await;
+    assert_eq!((c.get("lastModifiedBy"), c.get("lastModifiedTime")), (Some(&Value::Null), Some(&Value::Null)));
 }

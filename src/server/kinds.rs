@@ -284,3 +284,74 @@ pub fn rule_of(kind: Kind, item: &Map<String, Value>) -> Result<Rule, FieldError
     let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
     validate(kind, item, &id).map(|(_, r)| r)
 }
+
+/// An item as the API shows it: every field of the reference's response shape is
+/// present, one the client never sent with the value it acts with (SPEC §7:
+/// `enabled` true; a tracker sent without channel fields counts every channel
+/// across channels; a message tracker's action `NoPlayMessage`), else null. Only
+/// responses and list filters see this; the stored text stays as sent, so a
+/// tracker stored without channel fields keeps its v3 reading, and the shown
+/// fields, sent back in a PUT, mean the same thing.
+pub fn shown(k: Kind, mut item: Map<String, Value>) -> Map<String, Value> {
+    let absent = |item: &Map<String, Value>, f: &str| item.get(f).is_none_or(Value::is_null);
+    let set = |item: &mut Map<String, Value>, f: &str, v: Value| {
+        if absent(item, f) {
+            item.insert(f.to_string(), v);
+        }
+    };
+    let null = || Value::Null;
+    set(&mut item, "locale", null());
+    let tracker_fields = ["dispositions", "numberTypes", "geocodes", "purposes"];
+    match k {
+        Kind::Exclusion => {
+            for f in ["contactListName", "reason", "startTime", "endTime"] {
+                set(&mut item, f, null());
+            }
+        }
+        Kind::Cct => {
+            for f in ["contactValue", "reason", "endTime"] {
+                set(&mut item, f, null());
+            }
+        }
+        Kind::Quota => {
+            for f in ["productDescription", "unitValue"] {
+                set(&mut item, f, null());
+            }
+            set(&mut item, "productSold", 0.into());
+        }
+        Kind::AttemptTracker => {
+            let v3 =
+                ["contactChannels", "acrossContactChannels", "excludeContactChannels"].iter().all(|f| absent(&item, f));
+            if v3 {
+                set(&mut item, "contactChannels", serde_json::json!(["Voice", "SMS", "Email"]));
+                set(&mut item, "acrossContactChannels", true.into());
+            }
+            set(&mut item, "contactChannels", Value::Array(Vec::new()));
+            set(&mut item, "acrossContactChannels", false.into());
+            set(&mut item, "excludeContactChannels", false.into());
+            set(&mut item, "attemptTrackerDescription", null());
+            for f in tracker_fields {
+                set(&mut item, f, null());
+            }
+            set(&mut item, "enabled", true.into());
+        }
+        Kind::MessageTracker => {
+            set(&mut item, "messageTrackerDescription", null());
+            set(&mut item, "thresholdActionType", "NoPlayMessage".into());
+            for f in tracker_fields {
+                set(&mut item, f, null());
+            }
+            set(&mut item, "enabled", true.into());
+        }
+    }
+    item
+}
+
+/// A configuration as the API shows it: never-changed ones show null for who
+/// and when.
+pub fn shown_config(mut item: Map<String, Value>) -> Map<String, Value> {
+    for f in ["locale", "lastModifiedTime", "lastModifiedBy"] {
+        item.entry(f).or_insert(Value::Null);
+    }
+    item
+}

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::active_log::LogOp;
 use super::collection::Query;
 use super::error::{ApiError, ApiResult};
-use super::kinds::{Kind, ATTEMPT_FILTERS};
+use super::kinds::{shown, shown_config, Kind, ATTEMPT_FILTERS};
 use super::org::{Actor, ConfigKind, NewAttempt};
 use super::{store, AppState};
 use crate::engine::{self, evaluate_with, Decision};
@@ -200,6 +200,7 @@ async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, Strin
     let inner = read(&o.inner);
     let (mut total, mut page) = (0usize, Vec::new());
     inner.scan_items(&st.store, &org, k, |item| {
+        let item = shown(k, item);
         if query.matches(&item) {
             if total >= query.start && page.len() < query.max {
                 page.push(Value::Object(item));
@@ -226,7 +227,7 @@ async fn create(
     let (created, item) = inner.create(&st.store, &org, k, &body, &actor(&st, &c))?;
     let id = item.get("id").and_then(Value::as_str).unwrap_or("").to_string();
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, [(header::LOCATION, format!("{path}/{id}"))], Json(Value::Object(item))).into_response())
+    Ok((status, [(header::LOCATION, format!("{path}/{id}"))], Json(Value::Object(shown(k, item)))).into_response())
 }
 
 async fn get_item(
@@ -238,7 +239,7 @@ async fn get_item(
     let o = st.org(&org);
     let inner = read(&o.inner);
     let item = inner.get_item(&st.store, &org, k, &id)?.ok_or_else(|| ApiError::not_found(k.singular(), &id))?;
-    Ok(Json(Value::Object(item)).into_response())
+    Ok(Json(Value::Object(shown(k, item))).into_response())
 }
 
 async fn update(
@@ -253,7 +254,7 @@ async fn update(
     let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     let item = inner.update(&st.store, &org, k, &id, &body, &actor(&st, &c))?;
-    Ok(Json(Value::Object(item)).into_response())
+    Ok(Json(Value::Object(shown(k, item))).into_response())
 }
 
 async fn delete_item(
@@ -281,7 +282,7 @@ async fn config_get(State(st): St, Path((ver, org, coll)): Path<(String, String,
     let ck = config_kind(&ver, &coll, &path)?;
     let o = st.org(&org);
     let inner = read(&o.inner);
-    Ok(Json(Value::Object(inner.config_item(ck).clone())).into_response())
+    Ok(Json(Value::Object(shown_config(inner.config_item(ck).clone()))).into_response())
 }
 
 async fn config_patch(
@@ -296,7 +297,7 @@ async fn config_patch(
     let _serial = o.mutations.write().await;
     let mut inner = write(&o.inner);
     let item = inner.patch_config(&st.store, &org, ck, &body, &actor(&st, &c))?;
-    Ok(Json(Value::Object(item)).into_response())
+    Ok(Json(Value::Object(shown_config(item))).into_response())
 }
 
 // ------------------------------------------------------------------ checks
