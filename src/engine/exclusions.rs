@@ -125,11 +125,6 @@ impl ExclusionIndex {
         true
     }
 
-    /// The first indexed exclusion with this identity (type, normalised value, list).
-    pub fn find<'a>(&'a self, t: ExclusionType, value: &str, list: Option<&'a str>) -> Option<&'a Exclusion> {
-        self.with_identity(t, value, list).next()
-    }
-
     /// Every exclusion in the general index with this identity (SPEC §12: type,
     /// normalised value, list); files may hold several, the REST store one.
     pub fn with_identity<'a>(

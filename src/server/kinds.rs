@@ -347,6 +347,14 @@ pub fn shown(k: Kind, mut item: Map<String, Value>) -> Map<String, Value> {
     item
 }
 
+impl Kind {
+    /// Whether every field [`shown`] adds is null for this kind (then a list filter,
+    /// which no null matches, gives the same answer on the stored item).
+    pub fn shown_defaults_are_null(self) -> bool {
+        matches!(self, Kind::Exclusion | Kind::Cct)
+    }
+}
+
 /// A configuration as the API shows it: never-changed ones show null for who
 /// and when.
 pub fn shown_config(mut item: Map<String, Value>) -> Map<String, Value> {

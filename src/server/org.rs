@@ -595,6 +595,35 @@ impl OrgInner {
         }
     }
 
+    /// Ids of the stored items with `rule`'s identity: an exclusion's type, normalised
+    /// value and list, a CCT's key type, key, value type and value, a quota's product
+    /// (SPEC §3, §12); none for the other kinds. POST upserts on it, PUT refuses a twin.
+    fn twins(&self, rule: &Rule) -> Vec<String> {
+        match rule {
+            Rule::Exclusion(e) => self
+                .engine
+                .exclusions
+                .with_identity(e.exclusion_type, &e.value, e.list.as_deref())
+                .filter_map(|o| o.id.clone())
+                .collect(),
+            Rule::Cct(c) => self
+                .rules(Kind::Cct)
+                .filter_map(|r| match r {
+                    Rule::Cct(o) if o.identity() == c.identity() => o.id,
+                    _ => None,
+                })
+                .collect(),
+            Rule::Quota(q) => self
+                .rules(Kind::Quota)
+                .filter_map(|r| match r {
+                    Rule::Quota(o) if o.product == q.product => o.id,
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// POST: create, or (exclusions, CCTs) update the item with the same identity.
     /// Returns (created?, item).
     pub fn create(
@@ -608,23 +637,14 @@ impl OrgInner {
         let id = new_id();
         let (fields, rule) = validate(k, body, &id)?;
         // Identity upserts (API: exclusions by type/value/list when endTime is later; CCTs by key and value).
-        let existing: Option<String> = match (&rule, k) {
-            (Rule::Exclusion(e), _) => {
-                self.engine.exclusions.find(e.exclusion_type, &e.value, e.list.as_deref()).and_then(|o| o.id.clone())
+        let existing = match &rule {
+            Rule::Quota(q) if !self.twins(&rule).is_empty() => {
+                return Err(ApiError::conflict(
+                    "product",
+                    format!("a quota control for product '{}' already exists", q.product),
+                ));
             }
-            (Rule::Cct(c), _) => self.rules(Kind::Cct).find_map(|r| match r {
-                Rule::Cct(o) if o.identity() == c.identity() => o.id.clone(),
-                _ => None,
-            }),
-            (Rule::Quota(q), _) => {
-                if self.rules(Kind::Quota).any(|r| matches!(r, Rule::Quota(o) if o.product == q.product)) {
-                    return Err(ApiError::conflict(
-                        "product",
-                        format!("a quota control for product '{}' already exists", q.product),
-                    ));
-                }
-                None
-            }
+            Rule::Exclusion(_) | Rule::Cct(_) => self.twins(&rule).into_iter().next(),
             _ => None,
         };
         if let Some(old_id) = existing {
@@ -700,38 +720,21 @@ impl OrgInner {
         let (fields, rule) = validate(k, body, id)?;
         // Identities stay unique (SPEC §3, §5): a PUT may not turn an item into another's
         // twin, or POST's upsert and a CCT tier would have two candidates.
-        let other = |o: Option<&str>| o != Some(id);
-        let clash = match &rule {
-            Rule::Quota(q) => self
-                .rules(k)
-                .find(|r| matches!(r, Rule::Quota(o) if o.product == q.product && other(o.id.as_deref())))
-                .map(|_| ("product", format!("a quota control for product '{}' already exists", q.product))),
-            Rule::Cct(c) => self.rules(k).find_map(|r| match r {
-                Rule::Cct(o) if o.identity() == c.identity() && other(o.id.as_deref()) => Some((
+        if let Some(o) = self.twins(&rule).into_iter().find(|o| o != id) {
+            let (field, message) = match &rule {
+                Rule::Quota(q) => ("product", format!("a quota control for product '{}' already exists", q.product)),
+                Rule::Cct(_) => (
                     "contactKey",
                     format!(
-                        "convenient contact time {} has the same contactKeyType, contactKey, contactValueType and \
-                         contactValue",
-                        o.id.as_deref().unwrap_or_default()
+                        "convenient contact time {o} has the same contactKeyType, contactKey, contactValueType and \
+                         contactValue"
                     ),
-                )),
-                _ => None,
-            }),
-            Rule::Exclusion(e) => self
-                .engine
-                .exclusions
-                .with_identity(e.exclusion_type, &e.value, e.list.as_deref())
-                .find(|o| other(o.id.as_deref()))
-                .map(|o| {
-                    let o = o.id.as_deref().unwrap_or_default();
-                    (
-                        "exclusionValue",
-                        format!("exclusion {o} has the same exclusionType, exclusionValue and contactListName"),
-                    )
-                }),
-            _ => None,
-        };
-        if let Some((field, message)) = clash {
+                ),
+                _ => (
+                    "exclusionValue",
+                    format!("exclusion {o} has the same exclusionType, exclusionValue and contactListName"),
+                ),
+            };
             return Err(ApiError::conflict(field, message));
         }
         self.replace(store, org, k, id, &stored, fields, rule, actor)

@@ -199,11 +199,14 @@ async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, Strin
     let o = st.org(&org);
     let inner = read(&o.inner);
     let (mut total, mut page) = (0usize, Vec::new());
+    // Filters see the shown defaults; where those are all null (they match no filter)
+    // only the page is shown, so scanning a million exclusions builds no extra fields.
+    let null_defaults = k.shown_defaults_are_null();
     inner.scan_items(&st.store, &org, k, |item| {
-        let item = shown(k, item);
+        let item = if null_defaults { item } else { shown(k, item) };
         if query.matches(&item) {
             if total >= query.start && page.len() < query.max {
-                page.push(Value::Object(item));
+                page.push(Value::Object(if null_defaults { shown(k, item) } else { item }));
             }
             total += 1;
         }
