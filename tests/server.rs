@@ -1415,27 +1415,40 @@ async fn items_show_their_defaults_and_round_trip_through_put() {
     );
 
     // The other kinds: shown fields, and a GET body PUT back is accepted.
-    for (coll, body, fields) in [
+    // Each with a filter that only the shown value matches (checked before the PUT stores it).
+    for (coll, body, fields, filter) in [
         (
             "exclusions",
             json!({"exclusionType":"SSN","exclusionValue":"123-45-6789"}),
             vec!["contactListName", "reason", "startTime", "endTime", "locale"],
+            None,
         ),
         (
             "convenientContactTimes",
             json!({"contactKeyType":"Customer","contactKey":"C-1","contactValueType":"All","convenientTimes":[]}),
             vec!["contactValue", "reason", "endTime", "locale"],
+            None,
         ),
-        ("quotaControls", json!({"product":"Gold","totalQuota":3}), vec!["productDescription", "unitValue", "locale"]),
+        (
+            "quotaControls",
+            json!({"product":"Gold","totalQuota":3}),
+            vec!["productDescription", "unitValue", "locale"],
+            Some("productSold=0"),
+        ),
         (
             "messageTrackers",
             json!({"messageTrackerName":"m","typeOfTracker":"Account","numberOfAttempts":1,"thresholdType":"Day","threshold":1}),
             vec!["messageTrackerDescription", "dispositions", "locale"],
+            Some("thresholdActionType=NoPlayMessage"),
         ),
     ] {
         let item = post(&app, coll, body).await;
         for f in fields {
             assert_eq!(item.get(f), Some(&Value::Null), "{coll}.{f}");
+        }
+        if let Some(f) = filter {
+            let (_, l) = call(&app, "GET", &p("acme", &format!("{coll}?{f}")), Some(A), None).await;
+            assert_eq!(l["totalItems"], 1, "{coll}?{f}");
         }
         let url = p("acme", &format!("{coll}/{}", item["id"].as_str().unwrap()));
         let (_, got) = call(&app, "GET", &url, Some(A), None).await;
