@@ -209,6 +209,22 @@ async fn exclusion_crud_versions_filters_and_pages() {
     );
     let (_, r) = call(&app, "POST", &p("acme", "complianceStatuses"), Some(A), Some(chk)).await;
     assert_eq!(r["restricted"], false);
+    // An unfiltered page (counted and paged by the store) and a filtered scan
+    // (parsing only the filtered fields) give the same items, in creation
+    // order, after the changes above, in the full shown shape.
+    let (_, all) = call(&app, "GET", &p("acme", "exclusions?maxResults=2&startIndex=1"), Some(A), None).await;
+    let (_, same) =
+        call(&app, "GET", &p("acme", "exclusions?maxResults=2&startIndex=1&lastModifiedBy=ALICE"), Some(A), None).await;
+    assert_eq!((all["totalItems"].as_i64(), same["totalItems"].as_i64()), (Some(6), Some(6)));
+    let page_ids: Vec<&str> = all["exclusions"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(page_ids, [ids[2].as_str(), ids[3].as_str()]);
+    assert_eq!(all["exclusions"], same["exclusions"]);
+    let first = all["exclusions"][0].as_object().unwrap();
+    assert_eq!((first.get("startTime"), first.get("contactListName")), (Some(&Value::Null), Some(&Value::Null)));
+    assert_eq!(first["endTime"], "2026-12-03T00:00:00Z");
+    assert_eq!(all["links"]["last"], "/via/v4/organizations/acme/compliance/exclusions?startIndex=4&maxResults=2");
+    let (_, past) = call(&app, "GET", &p("acme", "exclusions?startIndex=10"), Some(A), None).await;
+    assert_eq!((past["totalItems"].as_i64(), past["exclusions"].as_array().map(Vec::len)), (Some(6), Some(0)));
     // maxResults is capped at 1000; bad paging parameters are 400.
     assert_eq!(
         call(&app, "GET", &p("acme", "exclusions?maxResults=0"), Some(A), None).await.0,

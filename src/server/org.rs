@@ -31,7 +31,7 @@ pub struct Items {
     next: u64,
 }
 
-fn parse_item(text: &str) -> Map<String, Value> {
+pub fn parse_item(text: &str) -> Map<String, Value> {
     match serde_json::from_str(text) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -57,6 +57,10 @@ impl Items {
     fn remove(&mut self, id: &str) -> Option<Box<str>> {
         let s = self.seq_of.remove(id)?;
         self.by_seq.remove(&s)
+    }
+    /// The items' stored texts, oldest first.
+    pub fn texts(&self) -> impl Iterator<Item = &str> + '_ {
+        self.by_seq.values().map(|t| &**t)
     }
     pub fn iter(&self) -> impl Iterator<Item = Map<String, Value>> + '_ {
         self.by_seq.values().map(|t| parse_item(t))
@@ -523,24 +527,40 @@ impl OrgInner {
         Ok(self.items(k).get(id))
     }
 
-    /// Every stored item of a kind in creation order; `f` returns false to stop.
-    pub fn scan_items(
-        &self,
-        store: &Store,
-        org: &str,
-        k: Kind,
-        mut f: impl FnMut(Map<String, Value>) -> bool,
-    ) -> ApiResult<()> {
+    /// Every stored item of a kind in creation order, as its stored JSON text
+    /// (a filtered list parses only the fields its filters read); `f` returns
+    /// false to stop.
+    pub fn scan_texts(&self, store: &Store, org: &str, k: Kind, mut f: impl FnMut(&str) -> bool) -> ApiResult<()> {
         if k == Kind::Exclusion {
-            store.scan_entities(org, k.plural(), |t| f(parse_item(t)))?;
+            store.scan_entities(org, k.plural(), f)?;
             return Ok(());
         }
-        for i in self.items(k).iter() {
-            if !f(i) {
+        for t in self.items(k).texts() {
+            if !f(t) {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// An unfiltered list page: the kind's item count and the `max` items
+    /// from the `start`th on, in [`OrgInner::scan_texts`]'s order, reading only
+    /// those (a million stored exclusions are counted, not parsed).
+    pub fn page_items(
+        &self,
+        store: &Store,
+        org: &str,
+        k: Kind,
+        start: usize,
+        max: usize,
+    ) -> ApiResult<(usize, Vec<Map<String, Value>>)> {
+        if k == Kind::Exclusion {
+            let mut page = Vec::new();
+            let total = store.entity_page(org, k.plural(), start, max, |t| page.push(parse_item(t)))?;
+            return Ok((total, page));
+        }
+        let items = self.items(k);
+        Ok((items.len(), items.iter().skip(start).take(max).collect()))
     }
 
     fn remember(&mut self, k: Kind, id: &str, text: String) {

@@ -13,10 +13,10 @@ use axum::{Extension, Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::active_log::LogOp;
-use super::collection::Query;
+use super::collection::{parse_fields, Query};
 use super::error::{ApiError, ApiResult};
 use super::kinds::{shown, shown_config, Kind, ATTEMPT_FILTERS};
-use super::org::{Actor, ConfigKind, NewAttempt};
+use super::org::{parse_item, Actor, ConfigKind, NewAttempt};
 use super::{store, AppState};
 use crate::engine::{self, evaluate_with, Decision};
 use crate::model::dto::ComplianceStatusesInsertRequestV4;
@@ -198,15 +198,25 @@ async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, Strin
     let query = Query::parse(&q.0, &k.filters())?;
     let o = st.org(&org);
     let inner = read(&o.inner);
+    if !query.filters() {
+        let (total, items) = inner.page_items(&st.store, &org, k, query.start, query.max)?;
+        let page = items.into_iter().map(|i| Value::Object(shown(k, i))).collect();
+        let body = query.body(&format!("{}Collection", k.item_kind()), k.plural(), &path, total, page);
+        return Ok(Json(body).into_response());
+    }
     let (mut total, mut page) = (0usize, Vec::new());
-    // Filters see the shown defaults; where those are all null (they match no filter)
-    // only the page is shown, so scanning a million exclusions builds no extra fields.
-    let null_defaults = k.shown_defaults_are_null();
-    inner.scan_items(&st.store, &org, k, |item| {
-        let item = if null_defaults { item } else { shown(k, item) };
-        if query.matches(&item) {
+    // Filters see the shown defaults. Where those are all null (they match no
+    // filter) a scanned item is parsed for the filtered fields only, and in
+    // full only for the page: a filtered list of a million exclusions.
+    let fields = if k.shown_defaults_are_null() { Some(query.fields()) } else { None };
+    inner.scan_texts(&st.store, &org, k, |text| {
+        let matched = match &fields {
+            Some(fields) => query.matches(&parse_fields(text, fields)),
+            None => query.matches(&shown(k, parse_item(text))),
+        };
+        if matched {
             if total >= query.start && page.len() < query.max {
-                page.push(Value::Object(if null_defaults { shown(k, item) } else { item }));
+                page.push(Value::Object(shown(k, parse_item(text))));
             }
             total += 1;
         }

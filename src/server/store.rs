@@ -367,6 +367,33 @@ impl Store {
         }
     }
 
+    /// How many entities of one kind an org has, and the `max` from the
+    /// `start`th on in [`Store::scan_entities`]'s order, from one snapshot:
+    /// an unfiltered list page without reading (or parsing) the rest.
+    pub fn entity_page(
+        &self,
+        org: &str,
+        kind: &str,
+        start: usize,
+        max: usize,
+        mut f: impl FnMut(&str),
+    ) -> rusqlite::Result<usize> {
+        let c = self.reader()?;
+        let tx = c.unchecked_transaction()?;
+        // The (org, kind, id) index holds the count; the page walks the table in seq order.
+        let total: i64 =
+            tx.query_row("SELECT count(*) FROM entities WHERE org = ?1 AND kind = ?2", params![org, kind], |r| r.get(0))?;
+        {
+            let mut st =
+                tx.prepare("SELECT json FROM entities WHERE +org = ?1 AND +kind = ?2 ORDER BY seq LIMIT ?3 OFFSET ?4")?;
+            let mut rows = st.query(params![org, kind, max as i64, start as i64])?;
+            while let Some(r) = rows.next()? {
+                f(r.get_ref(0)?.as_str()?);
+            }
+        }
+        Ok(total as usize)
+    }
+
     /// (min seq, max seq) of an org's entities of one kind.
     pub fn entity_span(&self, org: &str, kind: &str) -> rusqlite::Result<(i64, i64)> {
         self.read(|c| {
