@@ -382,7 +382,9 @@ impl Store {
         let tx = c.unchecked_transaction()?;
         // The (org, kind, id) index holds the count; the page walks the table in seq order.
         let total: i64 =
-            tx.query_row("SELECT count(*) FROM entities WHERE org = ?1 AND kind = ?2", params![org, kind], |r| r.get(0))?;
+            tx.query_row("SELECT count(*) FROM entities WHERE org = ?1 AND kind = ?2", params![org, kind], |r| {
+                r.get(0)
+            })?;
         {
             let mut st =
                 tx.prepare("SELECT json FROM entities WHERE +org = ?1 AND +kind = ?2 ORDER BY seq LIMIT ?3 OFFSET ?4")?;
