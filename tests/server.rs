@@ -1127,6 +1127,10 @@ async fn retention_purge_removes_only_long_expired_rules() {
     }
     let (_, l) = call(&app, "GET", &p("acme", "exclusions"), Some(A), None).await;
     assert_eq!(l["totalItems"], 3);
+    // An unfiltered page of a kind held in memory: the purged CCT is gone, the rest in creation order.
+    let (_, l) = call(&app, "GET", &p("acme", "convenientContactTimes?startIndex=1&maxResults=1"), Some(A), None).await;
+    assert_eq!((l["totalItems"].as_i64(), l["convenientContactTimes"].as_array().map(Vec::len)), (Some(2), Some(1)));
+    assert_eq!(l["convenientContactTimes"][0]["id"], cct_live["id"]);
     let (s, _) = call(&app, "GET", &p("beta", &get("exclusions", &beta_perm)), Some(B), None).await;
     assert_eq!(s, StatusCode::OK);
     // The engine forgot the purged exclusion and kept the live CCT.

@@ -560,7 +560,7 @@ impl OrgInner {
             return Ok((total, page));
         }
         let items = self.items(k);
-        Ok((items.len(), items.iter().skip(start).take(max).collect()))
+        Ok((items.len(), items.texts().skip(start).take(max).map(parse_item).collect()))
     }
 
     fn remember(&mut self, k: Kind, id: &str, text: String) {

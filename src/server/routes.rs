@@ -198,30 +198,31 @@ async fn list(State(st): St, Path((ver, org, coll)): Path<(String, String, Strin
     let query = Query::parse(&q.0, &k.filters())?;
     let o = st.org(&org);
     let inner = read(&o.inner);
-    if !query.filters() {
+    let (total, page) = if !query.filters() {
         let (total, items) = inner.page_items(&st.store, &org, k, query.start, query.max)?;
-        let page = items.into_iter().map(|i| Value::Object(shown(k, i))).collect();
-        let body = query.body(&format!("{}Collection", k.item_kind()), k.plural(), &path, total, page);
-        return Ok(Json(body).into_response());
-    }
-    let (mut total, mut page) = (0usize, Vec::new());
-    // Filters see the shown defaults. Where those are all null (they match no
-    // filter) a scanned item is parsed for the filtered fields only, and in
-    // full only for the page: a filtered list of a million exclusions.
-    let fields = if k.shown_defaults_are_null() { Some(query.fields()) } else { None };
-    inner.scan_texts(&st.store, &org, k, |text| {
-        let matched = match &fields {
-            Some(fields) => query.matches(&parse_fields(text, fields)),
-            None => query.matches(&shown(k, parse_item(text))),
-        };
-        if matched {
-            if total >= query.start && page.len() < query.max {
-                page.push(Value::Object(shown(k, parse_item(text))));
+        (total, items.into_iter().map(|i| Value::Object(shown(k, i))).collect())
+    } else {
+        let (mut total, mut page) = (0usize, Vec::new());
+        // Filters see the shown defaults. Where those are all null (they match no
+        // filter) a scanned item is parsed for the filtered fields only, and in
+        // full only for the page: a filtered list of a million exclusions.
+        let fields = if k.shown_defaults_are_null() { Some(query.fields()) } else { None };
+        inner.scan_texts(&st.store, &org, k, |text| {
+            let seen = match &fields {
+                Some(fields) => parse_fields(text, fields),
+                None => shown(k, parse_item(text)),
+            };
+            if query.matches(&seen) {
+                if total >= query.start && page.len() < query.max {
+                    let item = if fields.is_some() { shown(k, parse_item(text)) } else { seen };
+                    page.push(Value::Object(item));
+                }
+                total += 1;
             }
-            total += 1;
-        }
-        true
-    })?;
+            true
+        })?;
+        (total, page)
+    };
     let body = query.body(&format!("{}Collection", k.item_kind()), k.plural(), &path, total, page);
     Ok(Json(body).into_response())
 }
