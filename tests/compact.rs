@@ -155,3 +155,122 @@ fn parquet_registry_rows_give_the_same_answers_compact_or_not() {
     let info = String::from_utf8(scrub(&["index", "info", s(&idx)]).stdout).unwrap();
     assert!(info.contains("30000 numbers"), "{info}");
 }
+
+/// Exclusion rows as (id, type, value, list, endTime), written as Parquet in
+/// row groups of four and as CSV with the same rows.
+/// (id, type, value, list, endTime)
+type Row = (&'static str, &'static str, &'static str, &'static str, &'static str);
+
+const ROW_GROUPS: [[Row; 4]; 6] = [
+    // registry-only by its statistics: read by the value column alone
+    [
+        ("", "Voice", "2125550101", "", ""),
+        ("", "Voice", "2125550102", "", ""),
+        ("", "Voice", "2125550103", "", ""),
+        ("", "Voice", "2125550104", "", ""),
+    ],
+    // row 7's value is no phone number: the group takes the general path and the bad row is named
+    [
+        ("", "Voice", "2125550105", "", ""),
+        ("", "Voice", "2125550106", "", ""),
+        ("", "Voice", "unknown", "", ""),
+        ("", "Voice", "2125550108", "", ""),
+    ],
+    // one list-scoped row among registry rows
+    [
+        ("", "Voice", "2125550109", "", ""),
+        ("", "Voice", "2125550110", "L1", ""),
+        ("", "Voice", "2125550111", "", ""),
+        ("", "Voice", "2125550112", "", ""),
+    ],
+    // SMS numbers are not registry rows
+    [
+        ("", "SMS", "2125550113", "", ""),
+        ("", "SMS", "2125550114", "", ""),
+        ("", "SMS", "2125550115", "", ""),
+        ("", "SMS", "2125550116", "", ""),
+    ],
+    // another spelling of Voice, still registry-only
+    [
+        ("", " voice ", "2125550117", "", ""),
+        ("", " voice ", "2125550118", "", ""),
+        ("", " voice ", "2125550119", "", ""),
+        ("", " voice ", "(212) 555-0120", "", ""),
+    ],
+    // a timed row and an identified row among registry rows
+    [
+        ("", "Voice", "2125550121", "", ""),
+        ("", "Voice", "2125550122", "", "2026-11-01T00:00:00Z"),
+        ("ex-1", "Voice", "2125550123", "", ""),
+        ("", "Voice", "2125550124", "", ""),
+    ],
+];
+
+#[test]
+fn parquet_row_groups_read_by_value_alone_answer_like_csv() {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let d = tempfile::tempdir().unwrap();
+    let rows: Vec<_> = ROW_GROUPS.iter().flatten().collect();
+    let col =
+        |f: fn(&(&'static str, &'static str, &'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
+            Arc::new(StringArray::from(rows.iter().map(|r| Some(f(r)).filter(|v| !v.is_empty())).collect::<Vec<_>>()))
+        };
+    let batch = RecordBatch::try_from_iter([
+        ("id", col(|r| r.0)),
+        ("exclusionType", col(|r| r.1)),
+        ("exclusionValue", col(|r| r.2)),
+        ("contactListName", col(|r| r.3)),
+        ("reason", Arc::new(StringArray::from(vec![Some("registry"); rows.len()])) as ArrayRef),
+        ("endTime", col(|r| r.4)),
+    ])
+    .unwrap();
+    let pq = d.path().join("ex.parquet");
+    let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(4)).build();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let mut csv = String::from("id,exclusionType,exclusionValue,contactListName,reason,endTime\n");
+    for r in &rows {
+        csv += &format!("{},{},\"{}\",{},registry,{}\n", r.0, r.1, r.2, r.3, r.4);
+    }
+    let csv_path = d.path().join("ex.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let mut contacts = String::from("recordId,contactChannel,contactAddress,contactListName\n");
+    for n in 101..=125 {
+        contacts += &format!("V{n},Voice,2125550{n},\nS{n},SMS,2125550{n},\nL{n},Voice,2125550{n},L1\n");
+    }
+    let contacts_path = d.path().join("contacts.csv");
+    std::fs::write(&contacts_path, contacts).unwrap();
+    let run = |rules: &Path, out: &str, extra: &[&str]| {
+        let out = d.path().join(out);
+        let summary = d.path().join(format!("{out:?}.json").replace(['/', '"'], "_"));
+        let mut args = vec!["run", "--contacts", s(&contacts_path), "--rules", s(rules)];
+        args.extend(["--as-of", "2026-11-02T15:00:00Z", "--out", s(&out), "--skip-bad-rules", "--quiet"]);
+        args.extend(["--summary", s(&summary)]);
+        args.extend(extra);
+        scrub(&args);
+        (std::fs::read_to_string(out).unwrap(), std::fs::read_to_string(summary).unwrap())
+    };
+    let (from_parquet, summary) = run(&pq, "pq.csv", &[]);
+    let (from_csv, _) = run(&csv_path, "csv.csv", &[]);
+    let (general, _) = run(&pq, "general.csv", &["--no-compact-index"]);
+    assert_eq!(from_parquet, from_csv, "Parquet and CSV exclusions must give the same answers");
+    assert_eq!(from_parquet, general, "compact set vs general index");
+    assert!(summary.contains("row 7") && summary.contains("unknown"), "the bad row is named: {summary}");
+    assert!(summary.contains("\"exclusions\": 23") || summary.contains("\"exclusions\":23"), "{summary}");
+    let restricted = |id: &str| {
+        let line = from_parquet.lines().find(|l| l.starts_with(&format!("{id},"))).unwrap();
+        line.split(',').nth(4).unwrap().to_string()
+    };
+    // registry numbers restrict Voice on every list; 107 was the bad row; 110 only on L1;
+    // 113-116 are SMS only; 122 ended before the as-of instant
+    for n in 101..=124 {
+        let voice = !matches!(n, 107 | 110 | 113..=116 | 122);
+        assert_eq!(restricted(&format!("V{n}")), voice.to_string(), "V{n}");
+        assert_eq!(restricted(&format!("L{n}")), (voice || n == 110).to_string(), "L{n}");
+        assert_eq!(restricted(&format!("S{n}")), (113..=116).contains(&n).to_string(), "S{n}");
+    }
+    assert_eq!(restricted("V125"), "false");
+}

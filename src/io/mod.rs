@@ -103,68 +103,113 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
     crate::model::Config::try_from(&dto).map_err(|e| LoadError::field(path, "configuration", e))
 }
 
+/// A Parquet file's footer, parsed once, and readers over runs of its row
+/// groups. Text columns named in `dictionary` are read as dictionary arrays
+/// (codes into the file's own dictionary): for a low-cardinality column of a
+/// registry-sized file this skips materialising hundreds of millions of
+/// identical strings.
+pub struct ParquetSource<'a> {
+    path: &'a Path,
+    meta: parquet::arrow::arrow_reader::ArrowReaderMetadata,
+}
+
+impl<'a> ParquetSource<'a> {
+    pub fn open(path: &'a Path, dictionary: &[&str]) -> Result<Self, LoadError> {
+        use arrow_schema::{DataType, Field, Schema};
+        use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+        let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+        let unreadable = |e| LoadError::file(path, format!("not a readable Parquet file: {e}"));
+        let mut meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(unreadable)?;
+        let as_dict = |f: &Field| dictionary.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8;
+        if meta.schema().fields().iter().any(|f| as_dict(f)) {
+            let fields: Vec<Field> = meta
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| match as_dict(f) {
+                    true => f
+                        .as_ref()
+                        .clone()
+                        .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))),
+                    false => f.as_ref().clone(),
+                })
+                .collect();
+            let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, meta.schema().metadata().clone()));
+            meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(schema))
+                .map_err(unreadable)?;
+        }
+        Ok(ParquetSource { path, meta })
+    }
+
+    pub fn path(&self) -> &'a Path {
+        self.path
+    }
+
+    pub fn metadata(&self) -> &parquet::file::metadata::ParquetMetaData {
+        self.meta.metadata()
+    }
+
+    /// The column names, in file order.
+    pub fn headers(&self) -> Vec<String> {
+        self.meta.schema().fields().iter().map(|f| f.name().clone()).collect()
+    }
+
+    /// Whether every column is a top-level leaf, so a header's position is
+    /// also its position among the row groups' column chunks.
+    pub fn is_flat(&self) -> bool {
+        self.meta.parquet_schema().num_columns() == self.meta.schema().fields().len()
+    }
+
+    /// Runs of consecutive row groups of about a million rows each:
+    /// (first row number, 0-based; rows; row groups).
+    pub fn tasks(&self) -> Vec<(usize, usize, Vec<usize>)> {
+        let mut tasks: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        let mut row = 0usize;
+        for (g, rg) in self.metadata().row_groups().iter().enumerate() {
+            if tasks.last().is_none_or(|t| t.1 >= 1 << 20) {
+                tasks.push((row, 0, Vec::new()));
+            }
+            let t = tasks.last_mut().unwrap();
+            t.1 += rg.num_rows() as usize;
+            t.2.push(g);
+            row += rg.num_rows() as usize;
+        }
+        tasks
+    }
+
+    /// A reader over `row_groups`, of every column or only the top-level
+    /// columns at positions `only`.
+    pub fn reader(
+        &self,
+        row_groups: Vec<usize>,
+        batch_size: usize,
+        only: Option<&[usize]>,
+    ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, LoadError> {
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let path = self.path;
+        let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+        let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+            .with_row_groups(row_groups)
+            .with_batch_size(batch_size);
+        if let Some(cols) = only {
+            let mask = parquet::arrow::ProjectionMask::roots(self.meta.parquet_schema(), cols.iter().copied());
+            b = b.with_projection(mask);
+        }
+        b.build().map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))
+    }
+}
+
 /// Reads a Parquet file as parallel tasks over runs of consecutive row groups
 /// (about a million rows each), parsing the footer once. `f` gets the task's
 /// first row number (0-based), its row count and a reader over its row groups; results come
-/// back in file order.
-///
-/// Text columns named in `dictionary` are read as dictionary arrays (codes
-/// into the file's own dictionary): for a low-cardinality column of a
-/// registry-sized file this skips materialising hundreds of millions of
-/// identical strings.
+/// back in file order. `dictionary` as for [`ParquetSource::open`].
 pub fn parquet_parallel<T: Send>(
     path: &Path,
     batch_size: usize,
     dictionary: &[&str],
     f: impl Fn(usize, usize, parquet::arrow::arrow_reader::ParquetRecordBatchReader) -> Result<T, LoadError> + Sync,
 ) -> Result<Vec<T>, LoadError> {
-    use arrow_schema::{DataType, Field, Schema};
-    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
     use rayon::prelude::*;
-    let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-    let unreadable = |e| LoadError::file(path, format!("not a readable Parquet file: {e}"));
-    let mut meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(unreadable)?;
-    let as_dict = |f: &Field| dictionary.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8;
-    if meta.schema().fields().iter().any(|f| as_dict(f)) {
-        let fields: Vec<Field> = meta
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| match as_dict(f) {
-                true => f
-                    .as_ref()
-                    .clone()
-                    .with_data_type(DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))),
-                false => f.as_ref().clone(),
-            })
-            .collect();
-        let schema = std::sync::Arc::new(Schema::new_with_metadata(fields, meta.schema().metadata().clone()));
-        meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(schema))
-            .map_err(unreadable)?;
-    }
-    let groups = meta.metadata().row_groups();
-    // (first row, rows, row groups)
-    let mut tasks: Vec<(usize, usize, Vec<usize>)> = Vec::new();
-    let mut row = 0usize;
-    for (g, rg) in groups.iter().enumerate() {
-        if tasks.last().is_none_or(|t| t.1 >= 1 << 20) {
-            tasks.push((row, 0, Vec::new()));
-        }
-        let t = tasks.last_mut().unwrap();
-        t.1 += rg.num_rows() as usize;
-        t.2.push(g);
-        row += rg.num_rows() as usize;
-    }
-    tasks
-        .into_par_iter()
-        .map(|(first, rows, rgs)| {
-            let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
-                .with_row_groups(rgs)
-                .with_batch_size(batch_size)
-                .build()
-                .map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
-            f(first, rows, reader)
-        })
-        .collect()
+    let src = ParquetSource::open(path, dictionary)?;
+    src.tasks().into_par_iter().map(|(first, rows, rgs)| f(first, rows, src.reader(rgs, batch_size, None)?)).collect()
 }
