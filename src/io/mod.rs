@@ -9,6 +9,7 @@ pub mod columns;
 pub mod contacts;
 pub mod history;
 pub mod output;
+pub mod parquet_out;
 pub mod rules;
 
 use std::path::{Path, PathBuf};

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
@@ -60,7 +59,7 @@ impl Select {
 enum Kind {
     Csv(BufWriter<File>),
     Stdout(std::io::Stdout),
-    Parquet(Box<Option<ArrowWriter<File>>>, SchemaRef),
+    Parquet(Box<Option<super::parquet_out::ParquetOut>>, SchemaRef),
 }
 
 pub struct Sink {
@@ -175,7 +174,8 @@ impl Sink {
                 let props = WriterProperties::builder()
                     .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap()))
                     .build();
-                let w = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(std::io::Error::other)?;
+                let w = super::parquet_out::ParquetOut::try_new(file, schema.clone(), props)
+                    .map_err(std::io::Error::other)?;
                 Kind::Parquet(Box::new(Some(w)), schema)
             }
             _ => {
