@@ -150,13 +150,17 @@ impl<'a> ParquetSource<'a> {
         self.meta.metadata()
     }
 
+    pub fn schema(&self) -> &arrow_schema::SchemaRef {
+        self.meta.schema()
+    }
+
     /// The column names, in file order.
     pub fn headers(&self) -> Vec<String> {
         self.meta.schema().fields().iter().map(|f| f.name().clone()).collect()
     }
 
-    /// Whether every column is a top-level leaf, so a header's position is
-    /// also its position among the row groups' column chunks.
+    /// Whether every top-level column has exactly one leaf, so a header's
+    /// position is also its position among the row groups' column chunks.
     pub fn is_flat(&self) -> bool {
         self.meta.parquet_schema().num_columns() == self.meta.schema().fields().len()
     }
@@ -179,7 +183,7 @@ impl<'a> ParquetSource<'a> {
     }
 
     /// A reader over `row_groups`, of every column or only the top-level
-    /// columns at positions `only`.
+    /// columns at positions `only` (header positions).
     pub fn reader(
         &self,
         row_groups: Vec<usize>,
