@@ -203,18 +203,3 @@ impl<'a> ParquetSource<'a> {
         b.build().map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))
     }
 }
-
-/// Reads a Parquet file as parallel tasks over runs of consecutive row groups
-/// (about a million rows each), parsing the footer once. `f` gets the task's
-/// first row number (0-based), its row count and a reader over its row groups; results come
-/// back in file order. `dictionary` as for [`ParquetSource::open`].
-pub fn parquet_parallel<T: Send>(
-    path: &Path,
-    batch_size: usize,
-    dictionary: &[&str],
-    f: impl Fn(usize, usize, parquet::arrow::arrow_reader::ParquetRecordBatchReader) -> Result<T, LoadError> + Sync,
-) -> Result<Vec<T>, LoadError> {
-    use rayon::prelude::*;
-    let src = ParquetSource::open(path, dictionary)?;
-    src.tasks().into_par_iter().map(|(first, rows, rgs)| f(first, rows, src.reader(rgs, batch_size, None)?)).collect()
-}
