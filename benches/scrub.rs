@@ -5,6 +5,8 @@
 //!   DNC index, from a key list and through the loaders' collector.
 //! - `history_keys/…`: account keys interned one at a time (the server's path) and looked up
 //!   (three per record in a scrub), half of the lookups missing.
+//! - `evaluate_threads/N threads`: 200k prepared records evaluated in a rayon pool of N threads
+//!   (the evaluation phase alone, for the scaling target: no reading or writing in the pool).
 //! - `batch/run 100k contacts …`: the whole `scrub run` pipeline on `scrub gen` data.
 
 use std::hint::black_box;
@@ -63,6 +65,67 @@ fn bench_evaluate(c: &mut Criterion) {
         rec.checks = Checks::ALL;
         g.bench_function(BenchmarkId::new(name, "1M dnc, 500k history, all rule kinds"), |b| {
             b.iter(|| black_box(evaluate(&engine, black_box(&rec), now)))
+        });
+    }
+    g.finish();
+}
+
+fn bench_evaluate_threads(c: &mut Criterion) {
+    let (_dir, d, now) = data(30_000, 1_000_000, 500_000);
+    let mut phases = Phases::default();
+    let (engine, _, _) = build_engine(
+        &[d.join("exclusions.parquet"), d.join("rules")],
+        &[d.join("history.parquet")],
+        Some(&d.join("config.json")),
+        false,
+        false,
+        now,
+        &mut phases,
+    )
+    .unwrap();
+    // accounts and customers of the generated history (AC/CU + 9 digits), so trackers count
+    const N: usize = 200_000;
+    let channels = ["Voice", "SMS", "Email"];
+    let recs: Vec<Record> = (0..N)
+        .map(|i| {
+            let (addr, acct, cust) = (
+                format!("212{:07}", i * 7919 % 10_000_000),
+                format!("AC{:09}", i % 30_000),
+                format!("CU{:09}", i % 15_000),
+            );
+            let email = format!("user{i}@example.com");
+            let ch = channels[i % 3];
+            let raw = RawRecord {
+                contact_channel: Some(ch),
+                contact_address: Some(if ch == "Email" { &email } else { &addr }),
+                account_number: Some(&acct),
+                customer: Some(&cust),
+                time_zone: Some("America/New_York"),
+                geocodes: Some("US,NY"),
+                ..Default::default()
+            };
+            let mut rec = Record::default();
+            rec.fill(&raw, chrono_tz::Tz::UTC).unwrap();
+            rec.checks = Checks::ALL;
+            rec
+        })
+        .collect();
+    let restricted = recs.iter().filter(|r| evaluate(&engine, r, now).restricted()).count();
+    assert!(restricted > 0 && restricted < N, "a mix of answers, not one: {restricted} of {N} restricted");
+    eprintln!("evaluate_threads: {restricted} of {N} records restricted");
+    let mut g = c.benchmark_group("evaluate_threads");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N as u64));
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        g.bench_function(BenchmarkId::new("200k records, 1M dnc, 500k history", format!("{threads} threads")), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    recs.par_chunks(1024)
+                        .map(|c| c.iter().filter(|r| evaluate(&engine, r, now).restricted()).count())
+                        .sum::<usize>()
+                })
+            })
         });
     }
     g.finish();
@@ -146,5 +209,5 @@ fn bench_batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_evaluate, bench_phone_set, bench_history_keys, bench_batch);
+criterion_group!(benches, bench_evaluate, bench_evaluate_threads, bench_phone_set, bench_history_keys, bench_batch);
 criterion_main!(benches);
