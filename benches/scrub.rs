@@ -16,9 +16,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use rayon::prelude::*;
 use scrub::batch::{build_engine, run, Phases, RunOptions};
 use scrub::engine::dnc::PhoneSet;
-use scrub::engine::evaluate;
 use scrub::engine::history::KeyInterner;
 use scrub::engine::keyset::KeyCollector;
+use scrub::engine::{evaluate, Engine};
 use scrub::gen::{generate, GenOptions};
 use scrub::model::{Checks, RawRecord, Record};
 
@@ -31,7 +31,8 @@ fn data(contacts: u64, dnc: u64, history: u64) -> (tempfile::TempDir, PathBuf, c
     (dir, out, as_of)
 }
 
-fn bench_evaluate(c: &mut Criterion) {
+/// The engine of 30k generated contacts' rules, a 1M-number registry and 500k attempts.
+fn loaded_engine() -> (Engine, chrono::DateTime<chrono::Utc>) {
     let (_dir, d, now) = data(30_000, 1_000_000, 500_000);
     let mut phases = Phases::default();
     let (engine, _, _) = build_engine(
@@ -44,6 +45,11 @@ fn bench_evaluate(c: &mut Criterion) {
         &mut phases,
     )
     .unwrap();
+    (engine, now)
+}
+
+fn bench_evaluate(c: &mut Criterion) {
+    let (engine, now) = loaded_engine();
     let mut g = c.benchmark_group("evaluate");
     let cases = [
         ("voice, hot account (trackers count)", "Voice", "2125550101", "AC000000000", "CU000000000"),
@@ -71,18 +77,7 @@ fn bench_evaluate(c: &mut Criterion) {
 }
 
 fn bench_evaluate_threads(c: &mut Criterion) {
-    let (_dir, d, now) = data(30_000, 1_000_000, 500_000);
-    let mut phases = Phases::default();
-    let (engine, _, _) = build_engine(
-        &[d.join("exclusions.parquet"), d.join("rules")],
-        &[d.join("history.parquet")],
-        Some(&d.join("config.json")),
-        false,
-        false,
-        now,
-        &mut phases,
-    )
-    .unwrap();
+    let (engine, now) = loaded_engine();
     // accounts and customers of the generated history (AC/CU + 9 digits), so trackers count
     const N: usize = 200_000;
     let channels = ["Voice", "SMS", "Email"];

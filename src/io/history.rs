@@ -155,8 +155,8 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
         .map(|(first, rows, rgs)| {
             let mut staged = b_ref.new_group_with_capacity(rows);
             let mut row = first;
-            for batch in src.reader(rgs, 65_536, only.as_deref())? {
-                let batch = batch.map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))?;
+            for batch in src.batches(rgs, only.as_deref())? {
+                let batch = batch?;
                 stage_batch(path, &batch, row, &mut staged)?;
                 row += batch.num_rows();
             }

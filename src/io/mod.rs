@@ -182,24 +182,26 @@ impl<'a> ParquetSource<'a> {
         tasks
     }
 
-    /// A reader over `row_groups`, of every column or only the top-level
-    /// columns at positions `only` (header positions).
-    pub fn reader(
+    /// The record batches (of 65,536 rows) of `row_groups`, with every column
+    /// or only the top-level columns at positions `only` (header positions);
+    /// a decoding error names the file.
+    pub fn batches(
         &self,
         row_groups: Vec<usize>,
-        batch_size: usize,
         only: Option<&[usize]>,
-    ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, LoadError> {
+    ) -> Result<impl Iterator<Item = Result<arrow_array::RecordBatch, LoadError>> + 'a, LoadError> {
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let path = self.path;
+        let unreadable = move |e: &dyn std::fmt::Display| LoadError::file(path, format!("unreadable Parquet: {e}"));
         let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
         let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
             .with_row_groups(row_groups)
-            .with_batch_size(batch_size);
+            .with_batch_size(65_536);
         if let Some(cols) = only {
             let mask = parquet::arrow::ProjectionMask::roots(self.meta.parquet_schema(), cols.iter().copied());
             b = b.with_projection(mask);
         }
-        b.build().map_err(|e| LoadError::file(path, format!("unreadable Parquet: {e}")))
+        let reader = b.build().map_err(|e| unreadable(&e))?;
+        Ok(reader.map(move |batch| batch.map_err(|e| unreadable(&e))))
     }
 }

@@ -520,7 +520,6 @@ fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoad
     if map.idx[1].is_none() {
         return Err(LoadError::file(file, "no exclusionType column: not an exclusions file"));
     }
-    let unreadable = |e: arrow_schema::ArrowError| LoadError::file(file, format!("unreadable Parquet: {e}"));
     let groups: Vec<GroupLoad> = src
         .tasks()
         .into_par_iter()
@@ -543,8 +542,8 @@ fn load_parquet_exclusions(ctx: &Ctx, rules: &mut RuleSet, report: &mut RuleLoad
                     }
                     // A value that is not a plain phone number: the whole group takes the general path.
                 }
-                for batch in src.reader(vec![g], 65_536, None)? {
-                    let batch = batch.map_err(unreadable)?;
+                for batch in src.batches(vec![g], None)? {
+                    let batch = batch?;
                     scan_exclusion_batch(&batch, &map, row, &mut out, &mut sink)
                         .map_err(|e| LoadError::file(file, e))?;
                     row += batch.num_rows();
@@ -607,8 +606,8 @@ fn registry_group_keys(
     keys: &mut Vec<u64>,
 ) -> Result<bool, LoadError> {
     keys.clear();
-    for batch in src.reader(vec![g], 65_536, Some(&[value]))? {
-        let batch = batch.map_err(|e| LoadError::file(src.path(), format!("unreadable Parquet: {e}")))?;
+    for batch in src.batches(vec![g], Some(&[value]))? {
+        let batch = batch?;
         let text = to_text(batch.column(0)).map_err(|e| LoadError::file(src.path(), e))?;
         for r in 0..text.len() {
             match (!text.is_null(r)).then(|| crate::engine::dnc::phone_key_of_text(text.value(r))).flatten() {
