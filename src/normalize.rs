@@ -8,7 +8,19 @@ use crate::model::Channel;
 
 /// Trims a value; `None` when nothing is left (absent and empty are the same).
 pub fn present(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|t| !t.is_empty())
+    s.map(trim).filter(|t| !t.is_empty())
+}
+
+/// `str::trim`, answered without decoding characters when the value starts
+/// and ends with a visible ASCII character (nearly every cell): `str::trim`
+/// was 3–5% of a batch run's CPU, spent proving there was nothing to trim.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [f, .., l] if f.is_ascii_graphic() && l.is_ascii_graphic() => s,
+        [c] if c.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 /// Digits only (`+1 (555) 010-2030` → `15550102030`). Empty output means absent.
@@ -25,7 +37,7 @@ pub fn digits_into(s: &str, out: &mut String) {
 /// Trimmed, lower-case (emails, and every case-insensitive value).
 pub fn lower_into(s: &str, out: &mut String) {
     out.clear();
-    let t = s.trim();
+    let t = trim(s);
     if t.is_ascii() {
         out.push_str(t);
         out.make_ascii_lowercase();
@@ -37,7 +49,7 @@ pub fn lower_into(s: &str, out: &mut String) {
 /// Trimmed, case kept (accountNumber, customer, contactKey).
 pub fn trimmed_into(s: &str, out: &mut String) {
     out.clear();
-    out.push_str(s.trim());
+    out.push_str(trim(s));
 }
 
 /// An address normalised by its channel: phone digits for Voice/SMS, lower-case for Email.
@@ -79,7 +91,7 @@ pub fn address(channel: Channel, s: &str) -> Option<String> {
 
 /// Splits a comma-separated list field (geocodes in CSV), dropping empty items.
 pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
-    s.split(',').map(str::trim).filter(|t| !t.is_empty())
+    s.split(',').map(trim).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -105,5 +117,15 @@ mod tests {
         assert_eq!(trimmed("   "), None);
         assert_eq!(present(Some("  ")), None);
         assert_eq!(split_list(" CA, ,ny ").collect::<Vec<_>>(), vec!["CA", "ny"]);
+    }
+
+    #[test]
+    fn fast_trim_is_str_trim() {
+        let edges = ["", " ", "a", " a", "a ", "\u{a0}a", "a\u{3000}", "\u{1}a\u{1}", "\ta\n", "ab", "é", " é ", "a b", "\u{85}x"];
+        for s in edges {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+            // the fast answer is the same slice, not a copy
+            assert_eq!(trim(s).as_ptr(), s.trim().as_ptr(), "{s:?}");
+        }
     }
 }

@@ -225,12 +225,23 @@ fn parquet_row_groups_read_by_value_alone_answer_like_csv() {
         ("endTime", col(|r| r.4)),
     ])
     .unwrap();
-    let pq = d.path().join("ex.parquet");
-    let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(4)).build();
-    let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&pq).unwrap(), batch.schema(), Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    // Twice: with dictionary pages (the Arrow writer's default), and PLAIN as
+    // DuckDB writes a registry, which is read straight from its pages.
+    let write = |name: &str, dictionary: bool| {
+        let path = d.path().join(name);
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(4))
+            .set_dictionary_enabled(dictionary)
+            .build();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props))
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    };
+    let pq = write("ex.parquet", true);
+    let plain = write("plain.parquet", false);
     let mut csv = String::from("id,exclusionType,exclusionValue,contactListName,reason,endTime\n");
     for r in &rows {
         csv += &format!("{},{},\"{}\",{},registry,{}\n", r.0, r.1, r.2, r.3, r.4);
@@ -256,7 +267,10 @@ fn parquet_row_groups_read_by_value_alone_answer_like_csv() {
     let (from_parquet, summary) = run(&pq, "pq.csv", &[]);
     let (from_csv, _) = run(&csv_path, "csv.csv", &[]);
     let (general, _) = run(&pq, "general.csv", &["--no-compact-index"]);
+    let (from_plain, plain_summary) = run(&plain, "plain.csv", &[]);
     assert_eq!(from_parquet, from_csv, "Parquet and CSV exclusions must give the same answers");
+    assert_eq!(from_plain, from_csv, "PLAIN pages and CSV exclusions must give the same answers");
+    assert!(plain_summary.contains("row 7") && plain_summary.contains("unknown"), "{plain_summary}");
     assert_eq!(from_parquet, general, "compact set vs general index");
     assert!(summary.contains("row 7") && summary.contains("unknown"), "the bad row is named: {summary}");
     assert!(summary.contains("\"exclusions\": 23") || summary.contains("\"exclusions\":23"), "{summary}");

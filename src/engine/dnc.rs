@@ -44,18 +44,26 @@ pub fn phone_key(digits: &str) -> Option<u64> {
 
 /// Digits of any text as a key (registry lines, raw exclusion values).
 pub fn phone_key_of_text(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() == 10 && b[0] != b'0' {
-        // the registry case, ten plain digits: parsed eight at a time
-        let head = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
-        if let Some(h) = eight_digits(head) {
-            let (d8, d9) = (b[8].wrapping_sub(b'0'), b[9].wrapping_sub(b'0'));
-            if d8 < 10 && d9 < 10 {
-                return Some(h * 100 + d8 as u64 * 10 + d9 as u64);
-            }
-        }
+    ten_digits(s.as_bytes()).or_else(|| phone_key_of_digits(s.bytes()))
+}
+
+/// [`phone_key_of_text`] of raw bytes (a Parquet page's value): `None` also
+/// when they are not UTF-8, as Arrow would refuse them as text.
+#[inline]
+pub fn phone_key_of_utf8(b: &[u8]) -> Option<u64> {
+    ten_digits(b).or_else(|| std::str::from_utf8(b).ok().and_then(phone_key_of_text))
+}
+
+/// The registry case, ten plain digits not starting with 0, parsed eight at
+/// a time; `None` for anything else.
+#[inline]
+fn ten_digits(b: &[u8]) -> Option<u64> {
+    if b.len() != 10 || b[0] == b'0' {
+        return None;
     }
-    phone_key_of_digits(s.bytes())
+    let h = eight_digits(u64::from_le_bytes(b[..8].try_into().expect("8 bytes")))?;
+    let (d8, d9) = (b[8].wrapping_sub(b'0'), b[9].wrapping_sub(b'0'));
+    (d8 < 10 && d9 < 10).then(|| h * 100 + d8 as u64 * 10 + d9 as u64)
 }
 
 /// Eight ASCII digits (little-endian load, first digit in the low byte) as a

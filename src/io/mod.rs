@@ -182,6 +182,90 @@ impl<'a> ParquetSource<'a> {
         tasks
     }
 
+    /// Hands every value of text column `col` (a header position) in row
+    /// group `g` to `each`, straight from the decompressed pages, when the
+    /// column is flat, its chunk has no nulls (by its statistics) and every
+    /// page is PLAIN-encoded: the layout of a high-cardinality column such as
+    /// a registry's numbers. Skipping the Arrow array (offsets and a copy of
+    /// every value) was about a tenth of a registry load.
+    ///
+    /// `Ok(None)` when the chunk has another layout (dictionary or delta
+    /// pages, nulls, unknown statistics): read it through [`Self::batches`].
+    /// `Ok(Some(false))` as soon as `each` returns `false`. A page whose
+    /// values do not fill it exactly is an error naming the file.
+    pub fn plain_text_values(
+        &self,
+        g: usize,
+        col: usize,
+        mut each: impl FnMut(&[u8]) -> bool,
+    ) -> Result<Option<bool>, LoadError> {
+        use parquet::basic::{Encoding, Type};
+        use parquet::column::page::{Page, PageReader};
+        let rg = self.metadata().row_group(g);
+        if !self.is_flat() || col >= rg.num_columns() {
+            return Ok(None);
+        }
+        let chunk = rg.column(col);
+        let descr = chunk.column_descr();
+        let no_nulls = chunk.statistics().and_then(|s| s.null_count_opt()) == Some(0) || descr.max_def_level() == 0;
+        if chunk.column_type() != Type::BYTE_ARRAY || descr.max_rep_level() != 0 || !no_nulls {
+            return Ok(None);
+        }
+        let bad = |e: &dyn std::fmt::Display| LoadError::file(self.path, format!("unreadable Parquet: {e}"));
+        let file = std::fs::File::open(self.path).map_err(|e| LoadError::io(self.path, e))?;
+        let mut pages = parquet::file::serialized_reader::SerializedPageReader::new(
+            std::sync::Arc::new(file),
+            chunk,
+            rg.num_rows() as usize,
+            None,
+        )
+        .map_err(|e| bad(&e))?;
+        let optional = descr.max_def_level() > 0;
+        while let Some(page) = pages.get_next_page().map_err(|e| bad(&e))? {
+            let (buf, n, values_at) = match &page {
+                Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, def_level_encoding, .. } => {
+                    // v1: the definition levels come first, RLE with a 4-byte length
+                    let at = match (optional, def_level_encoding) {
+                        (false, _) => 0,
+                        (true, Encoding::RLE) if buf.len() >= 4 => {
+                            4 + u32::from_le_bytes(buf[..4].try_into().expect("4 bytes")) as usize
+                        }
+                        _ => return Ok(None),
+                    };
+                    (buf, *num_values, at)
+                }
+                Page::DataPageV2 {
+                    buf,
+                    num_values,
+                    encoding: Encoding::PLAIN,
+                    num_nulls: 0,
+                    def_levels_byte_len,
+                    rep_levels_byte_len,
+                    ..
+                } => (buf, *num_values, (*def_levels_byte_len + *rep_levels_byte_len) as usize),
+                _ => return Ok(None), // dictionary or delta encodings, nulls in a v2 page
+            };
+            let mut at = values_at;
+            for _ in 0..n {
+                let len = buf
+                    .get(at..at + 4)
+                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+                    .ok_or_else(|| bad(&format!("row group {g}: a page ends inside a value")))?;
+                let v = buf
+                    .get(at + 4..at + 4 + len)
+                    .ok_or_else(|| bad(&format!("row group {g}: a page ends inside a value")))?;
+                if !each(v) {
+                    return Ok(Some(false));
+                }
+                at += 4 + len;
+            }
+            if at != buf.len() {
+                return Err(bad(&format!("row group {g}: a page holds more than its {n} values")));
+            }
+        }
+        Ok(Some(true))
+    }
+
     /// The record batches (of 65,536 rows) of `row_groups`, with every column
     /// or only the top-level columns at positions `only` (header positions);
     /// a decoding error names the file.
@@ -203,5 +287,91 @@ impl<'a> ParquetSource<'a> {
         }
         let reader = b.build().map_err(|e| unreadable(&e))?;
         Ok(reader.map(move |batch| batch.map_err(|e| unreadable(&e))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ParquetSource;
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::basic::Encoding;
+    use parquet::file::properties::{WriterProperties, WriterVersion};
+    use std::sync::Arc;
+
+    const VALUES: [&str; 5] = ["2125550101", "(212) 555-0102", "é", "", "9175550103"];
+
+    fn write(path: &std::path::Path, nullable: bool, with_null: bool, props: WriterProperties) {
+        let mut v: Vec<Option<&str>> = VALUES.iter().copied().map(Some).collect();
+        if with_null {
+            v[1] = None;
+        }
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Utf8, nullable)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(v)) as ArrayRef]).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, Some(props))
+            .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    /// Pages of two rows, PLAIN, no dictionary, in the given page format.
+    fn plain(version: WriterVersion) -> parquet::file::properties::WriterPropertiesBuilder {
+        WriterProperties::builder()
+            .set_writer_version(version)
+            .set_dictionary_enabled(false)
+            .set_encoding(Encoding::PLAIN)
+            .set_data_page_row_count_limit(2)
+            .set_write_batch_size(1)
+    }
+
+    fn visit(path: &std::path::Path, stop_after: usize) -> (Option<bool>, Vec<String>) {
+        let src = ParquetSource::open(path, &[]).unwrap();
+        let mut seen = Vec::new();
+        let r = src
+            .plain_text_values(0, 0, |b| {
+                seen.push(String::from_utf8(b.to_vec()).unwrap());
+                seen.len() < stop_after
+            })
+            .unwrap();
+        (r, seen)
+    }
+
+    #[test]
+    fn plain_pages_give_every_value_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        let all: Vec<String> = VALUES.iter().map(|s| s.to_string()).collect();
+        for (i, version) in [WriterVersion::PARQUET_1_0, WriterVersion::PARQUET_2_0].into_iter().enumerate() {
+            for nullable in [true, false] {
+                let path = d.path().join(format!("p{i}{nullable}.parquet"));
+                write(&path, nullable, false, plain(version).build());
+                let src = ParquetSource::open(&path, &[]).unwrap();
+                assert!(src.metadata().row_group(0).column(0).num_values() == 5);
+                assert_eq!(visit(&path, usize::MAX), (Some(true), all.clone()), "v{} nullable={nullable}", i + 1);
+                // stopping early says so
+                assert_eq!(visit(&path, 3), (Some(false), all[..3].to_vec()));
+            }
+        }
+    }
+
+    #[test]
+    fn other_layouts_are_left_to_the_arrow_reader() {
+        let d = tempfile::tempdir().unwrap();
+        // a null in the chunk
+        let p = d.path().join("nulls.parquet");
+        write(&p, true, true, plain(WriterVersion::PARQUET_1_0).build());
+        assert_eq!(visit(&p, usize::MAX), (None, vec![]));
+        // dictionary pages (the writer's default)
+        let p = d.path().join("dict.parquet");
+        write(&p, true, false, WriterProperties::builder().build());
+        assert_eq!(visit(&p, usize::MAX), (None, vec![]));
+        // delta-encoded pages
+        let p = d.path().join("delta.parquet");
+        write(
+            &p,
+            true,
+            false,
+            plain(WriterVersion::PARQUET_2_0).set_encoding(Encoding::DELTA_LENGTH_BYTE_ARRAY).build(),
+        );
+        assert_eq!(visit(&p, usize::MAX), (None, vec![]));
     }
 }

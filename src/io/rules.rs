@@ -597,7 +597,8 @@ fn registry_group_value_column(src: &super::ParquetSource<'_>, g: usize, map: &C
     (one_voice && blank_others && nulls(2) == Some(Some(0))).then_some(value)
 }
 
-/// Reads row group `g`'s value column alone into `keys` as phone keys.
+/// Reads row group `g`'s value column alone into `keys` as phone keys,
+/// from its pages when they are plain (the usual registry layout).
 /// `false` (and `keys` meaningless) if some value is not a plain phone number.
 fn registry_group_keys(
     src: &super::ParquetSource<'_>,
@@ -605,6 +606,17 @@ fn registry_group_keys(
     value: usize,
     keys: &mut Vec<u64>,
 ) -> Result<bool, LoadError> {
+    keys.clear();
+    let raw = src.plain_text_values(g, value, |v| match crate::engine::dnc::phone_key_of_utf8(v) {
+        Some(k) => {
+            keys.push(k);
+            true
+        }
+        None => false,
+    })?;
+    if let Some(all_phones) = raw {
+        return Ok(all_phones);
+    }
     keys.clear();
     for batch in src.batches(vec![g], Some(&[value]))? {
         let batch = batch?;
