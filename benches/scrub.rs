@@ -5,6 +5,8 @@
 //!   DNC index, from a key list and through the loaders' collector.
 //! - `history_keys/…`: account keys interned one at a time (the server's path) and looked up
 //!   (three per record in a scrub), half of the lookups missing.
+//! - `history/load and build 2M attempts`: a generated Parquet history read, validated, keys
+//!   interned and postings sorted by time (the load and index phases of a scrub with history).
 //! - `evaluate_threads/N threads`: 200k prepared records evaluated in a rayon pool of N threads
 //!   (the evaluation phase alone, for the scaling target: no reading or writing in the pool).
 //! - `batch/run 100k contacts …`: the whole `scrub run` pipeline on `scrub gen` data.
@@ -173,6 +175,25 @@ fn bench_history_keys(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_history(c: &mut Criterion) {
+    let (_dir, d, _) = data(1_000, 0, 2_000_000);
+    let path = d.join("history.parquet");
+    let mut g = c.benchmark_group("history");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(2_000_000));
+    g.bench_function("load and build 2M attempts", |b| {
+        b.iter(|| {
+            let mut builder = scrub::engine::history::HistoryBuilder::default();
+            let mut report = scrub::io::history::HistoryLoadReport::default();
+            scrub::io::history::load_history(&path, &mut builder, &mut report).unwrap();
+            let h = builder.build();
+            assert_eq!(h.rows_read, 2_000_000);
+            black_box(h.time.len())
+        })
+    });
+    g.finish();
+}
+
 fn bench_batch(c: &mut Criterion) {
     let (dir, d, now) = data(100_000, 1_000_000, 300_000);
     let mut g = c.benchmark_group("batch");
@@ -204,5 +225,5 @@ fn bench_batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_evaluate, bench_evaluate_threads, bench_phone_set, bench_history_keys, bench_batch);
+criterion_group!(benches, bench_evaluate, bench_evaluate_threads, bench_phone_set, bench_history_keys, bench_history, bench_batch);
 criterion_main!(benches);

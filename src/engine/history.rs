@@ -94,9 +94,19 @@ impl Postings {
             groups.push(g);
             rest = r;
         }
-        groups.par_iter_mut().for_each(|g| {
+        // Each attempt's time is read once into a scratch of (time, index)
+        // pairs, which sorts without touching `time` again: sorting the
+        // indices by a key read through `time` fetched a random cache line per
+        // comparison (~6% of a 50M-attempt run). Indices are unique, so the
+        // pairs' order is the (time, index) order.
+        groups.par_iter_mut().for_each_init(Vec::new, |pairs: &mut Vec<(i64, u32)>, g| {
             if g.len() > 1 {
-                g.sort_by_key(|&i| (time[i as usize], i));
+                pairs.clear();
+                pairs.extend(g.iter().map(|&i| (time[i as usize], i)));
+                if !pairs.is_sorted() {
+                    pairs.sort_unstable();
+                    g.iter_mut().zip(pairs.iter()).for_each(|(d, &(_, i))| *d = i);
+                }
             }
         });
         Postings { offsets, idx, over: Default::default() }
@@ -645,6 +655,28 @@ mod tests {
             disposition: Some(disp),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn bulk_postings_list_each_key_by_time_then_index() {
+        // 5,000 attempts over 300 keys (and keyless rows), times with many ties
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let n = 5000;
+        let keys: Vec<u32> = (0..n).map(|_| if next() % 10 == 0 { NONE } else { (next() % 300) as u32 }).collect();
+        let time: Vec<i64> = (0..n).map(|_| (next() % 40) as i64 * 1_000).collect();
+        let p = Postings::build(&keys, 300, &time);
+        for id in 0..300u32 {
+            let mut want: Vec<u32> = (0..n as u32).filter(|&i| keys[i as usize] == id).collect();
+            want.sort_by_key(|&i| (time[i as usize], i));
+            assert_eq!(p.get(id), want.as_slice(), "key {id}");
+        }
+        assert_eq!(p.get(300), &[] as &[u32]);
     }
 
     #[test]
