@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
 pub use super::keys::KeyInterner;
-use super::keys::StagedKeys;
+use super::keys::{RowsById, StagedKeys};
 use crate::model::{Attempt, Channel, FieldError};
 use crate::normalize;
 
@@ -68,24 +68,25 @@ pub struct Postings {
 }
 
 impl Postings {
+    #[cfg(test)]
     fn build(keys: &[u32], n_ids: usize, time: &[i64]) -> Postings {
-        let mut offsets = vec![0u32; n_ids + 1];
-        for &k in keys {
-            if k != NONE {
-                offsets[k as usize + 1] += 1;
-            }
+        let pairs: Vec<(u32, u32)> =
+            keys.iter().enumerate().filter(|(_, &k)| k != NONE).map(|(i, &k)| (k, i as u32)).collect();
+        let mut rows = RowsById { offsets: vec![0; n_ids + 1], rows: vec![0; pairs.len()] };
+        pairs.iter().for_each(|&(k, _)| rows.offsets[k as usize + 1] += 1);
+        (0..n_ids).for_each(|i| rows.offsets[i + 1] += rows.offsets[i]);
+        let mut fill = rows.offsets.clone();
+        for &(k, i) in &pairs {
+            rows.rows[fill[k as usize] as usize] = i;
+            fill[k as usize] += 1;
         }
-        for i in 0..n_ids {
-            offsets[i + 1] += offsets[i];
-        }
-        let mut fill = offsets.clone();
-        let mut idx = vec![0u32; offsets[n_ids] as usize];
-        for (i, &k) in keys.iter().enumerate() {
-            if k != NONE {
-                idx[fill[k as usize] as usize] = i as u32;
-                fill[k as usize] += 1;
-            }
-        }
+        Postings::sorted_by_time(rows, time)
+    }
+
+    /// Each key's rows (ascending) ordered by (time, row).
+    fn sorted_by_time(rows: RowsById, time: &[i64]) -> Postings {
+        let RowsById { offsets, rows: mut idx } = rows;
+        let n_ids = offsets.len() - 1;
         // Sort each group by time; groups are disjoint slices, so sort them in parallel.
         let mut groups: Vec<&mut [u32]> = Vec::with_capacity(n_ids);
         let mut rest: &mut [u32] = &mut idx;
@@ -464,43 +465,34 @@ impl HistoryBuilder {
         h.number_type = groups.iter().flat_map(|g| g.number_type.iter().copied()).collect();
 
         // High-cardinality keys: partition rows by hash, intern each partition in parallel.
-        let mut interned: Vec<(Vec<u32>, KeyInterner)> = (0..3)
-            .map(|k| {
-                let cols: Vec<&StagedKeys> = groups.iter().map(|g| &g.keys[k]).collect();
-                KeyInterner::build(&cols, &starts, n, NONE)
-            })
-            .collect();
-        let (acct, acct_i) = interned.pop().unwrap();
-        let (cust, cust_i) = interned.pop().unwrap();
-        let (addr, addr_i) = interned.pop().unwrap();
+        // Uncounted rows (kept Disabled attempts) get ids but are in no postings.
+        let uncounted: Option<Vec<bool>> = (!h.uncounted.is_empty()).then(|| {
+            let mut v = vec![false; n];
+            h.uncounted.iter().for_each(|&i| v[i as usize] = true);
+            v
+        });
+        let counted = |row: usize| uncounted.as_ref().is_none_or(|u| !u[row]);
+        let mut interned: Vec<(Vec<u32>, KeyInterner, RowsById)> = Vec::with_capacity(3);
+        for k in 0..3 {
+            let cols: Vec<&StagedKeys> = groups.iter().map(|g| &g.keys[k]).collect();
+            interned.push(KeyInterner::build(&cols, &starts, n, NONE, &counted));
+            // this kind's staged keys are done with: free them before the next kind's lists
+            groups.iter_mut().for_each(|g| g.keys[k] = StagedKeys::default());
+        }
         drop(groups);
+        let (acct, acct_i, acct_rows) = interned.pop().unwrap();
+        let (cust, cust_i, cust_rows) = interned.pop().unwrap();
+        let (addr, addr_i, addr_rows) = interned.pop().unwrap();
         h.addr = addr;
         h.cust = cust;
         h.acct = acct;
         h.addresses = addr_i;
         h.customers = cust_i;
         h.accounts = acct_i;
-        // Uncounted rows are in no postings: build those from copies with their keys blanked.
-        let masked = |keys: &Vec<u32>| -> Option<Vec<u32>> {
-            (!h.uncounted.is_empty()).then(|| {
-                let mut v = keys.clone();
-                for &i in &h.uncounted {
-                    v[i as usize] = NONE;
-                }
-                v
-            })
-        };
-        let (mc, ma, mk) = (masked(&h.cust), masked(&h.addr), masked(&h.acct));
-        let (kc, ka, kk) =
-            (mc.as_ref().unwrap_or(&h.cust), ma.as_ref().unwrap_or(&h.addr), mk.as_ref().unwrap_or(&h.acct));
+        let time = &h.time;
         let (c, (a, k)) = rayon::join(
-            || Postings::build(kc, h.customers.len(), &h.time),
-            || {
-                rayon::join(
-                    || Postings::build(ka, h.addresses.len(), &h.time),
-                    || Postings::build(kk, h.accounts.len(), &h.time),
-                )
-            },
+            || Postings::sorted_by_time(cust_rows, time),
+            || rayon::join(|| Postings::sorted_by_time(addr_rows, time), || Postings::sorted_by_time(acct_rows, time)),
         );
         h.by_cust = c;
         h.by_addr = a;

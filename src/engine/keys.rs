@@ -254,30 +254,50 @@ impl KeyInterner {
     /// Interns the staged keys of `cols` (sorted by partition; one per group; group `g`'s rows start
     /// at `starts[g]`) into a new interner and the id of every row (`none` for
     /// rows without a key), `n` rows in all. Ids are dense and deterministic.
-    pub fn build(cols: &[&StagedKeys], starts: &[usize], n: usize, none: u32) -> (Vec<u32>, KeyInterner) {
+    ///
+    /// Also returns the rows of every id (those `counted` accepts), ascending:
+    /// a partition's staged keys come in row order and its ids are a
+    /// contiguous range, so each partition lists its ids' rows while its table
+    /// and lists are in cache, and the lists are concatenated. (Built from the
+    /// `ids` column afterwards, the count and fill passes each took a cache
+    /// miss per row: ~2 s of a 37M-attempt build per key kind.)
+    pub fn build(
+        cols: &[&StagedKeys],
+        starts: &[usize],
+        n: usize,
+        none: u32,
+        counted: &(dyn Fn(usize) -> bool + Sync),
+    ) -> (Vec<u32>, KeyInterner, RowsById) {
         let mut ids = vec![none; n];
         let ip = super::par::SendPtr(ids.as_mut_ptr());
-        let mut parts: Vec<Part> = (0..PARTS)
+        let built: Vec<(Part, RowsById)> = (0..PARTS)
             .into_par_iter()
             .map(|p| {
                 let mut part = Part::default();
                 let mut next = 0u32;
+                let staged: usize = cols.iter().map(|c| c.part(p).len()).sum();
+                let mut local: Vec<(u32, u32)> = Vec::with_capacity(staged);
                 for (c, &start) in cols.iter().zip(starts) {
                     for e in c.part(p) {
                         let probe = Probe { s: e.key.bytes_in(&c.arena), packed: e.key, hash: e.key.hash() };
                         let (id, added) = part.find_or_add(&probe, next);
                         next += added as u32;
+                        let row = start + e.row as usize;
                         // SAFETY: every row is filed in exactly one partition.
-                        unsafe { ip.write(start + e.row as usize, id) };
+                        unsafe { ip.write(row, id) };
+                        if counted(row) {
+                            local.push((id, row as u32));
+                        }
                     }
                 }
-                part
+                (part, RowsById::of_pairs(&local, next as usize))
             })
             .collect();
         let mut base = vec![0u32; PARTS + 1];
-        for p in 0..PARTS {
-            base[p + 1] = base[p] + parts[p].table.len() as u32;
+        for (p, (part, _)) in built.iter().enumerate() {
+            base[p + 1] = base[p] + part.table.len() as u32;
         }
+        let (mut parts, lists): (Vec<Part>, Vec<RowsById>) = built.into_iter().unzip();
         // Partition-local ids → global ids.
         parts.par_iter_mut().enumerate().for_each(|(p, part)| {
             for s in part.table.iter_mut() {
@@ -290,7 +310,48 @@ impl KeyInterner {
                 }
             }
         });
-        (ids, KeyInterner { parts, total: base[PARTS] as usize })
+        (ids, KeyInterner { parts, total: base[PARTS] as usize }, RowsById::concat(lists))
+    }
+}
+
+/// Rows grouped by key id (CSR): id `i`'s rows are `rows[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RowsById {
+    pub offsets: Vec<u32>,
+    pub rows: Vec<u32>,
+}
+
+impl RowsById {
+    /// From (id, row) pairs over ids `0..n_ids`; each id's rows keep the pairs' order.
+    fn of_pairs(pairs: &[(u32, u32)], n_ids: usize) -> RowsById {
+        let mut offsets = vec![0u32; n_ids + 1];
+        for &(id, _) in pairs {
+            offsets[id as usize + 1] += 1;
+        }
+        for i in 0..n_ids {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut rows = vec![0u32; pairs.len()];
+        for &(id, row) in pairs {
+            rows[fill[id as usize] as usize] = row;
+            fill[id as usize] += 1;
+        }
+        RowsById { offsets, rows }
+    }
+
+    /// Partitions' lists, ids numbered on from one partition to the next.
+    fn concat(lists: Vec<RowsById>) -> RowsById {
+        let n_ids: usize = lists.iter().map(|l| l.offsets.len() - 1).sum();
+        let n_rows: usize = lists.iter().map(|l| l.rows.len()).sum();
+        let mut out = RowsById { offsets: Vec::with_capacity(n_ids + 1), rows: Vec::with_capacity(n_rows) };
+        out.offsets.push(0);
+        for l in lists {
+            let at = out.rows.len() as u32;
+            out.offsets.extend(l.offsets[1..].iter().map(|&o| o + at));
+            out.rows.extend_from_slice(&l.rows);
+        }
+        out
     }
 }
 
@@ -415,7 +476,8 @@ mod tests {
         let n = starts.pop().unwrap();
         groups.iter_mut().for_each(StagedKeys::sort_by_partition);
         let cols: Vec<&StagedKeys> = groups.iter().collect();
-        let (ids, interner) = KeyInterner::build(&cols, &starts, n, u32::MAX);
+        let counted = |row: usize| row % 5 != 0;
+        let (ids, interner, lists) = KeyInterner::build(&cols, &starts, n, u32::MAX, &counted);
         assert_eq!(ids.len(), rows.len());
         let mut seen = std::collections::HashMap::new();
         for (id, row) in ids.iter().zip(&rows) {
@@ -428,6 +490,14 @@ mod tests {
             }
         }
         assert_eq!(interner.len(), seen.len(), "ids are dense");
+        // every id's counted rows, ascending
+        assert_eq!(lists.offsets.len(), interner.len() + 1);
+        for id in 0..interner.len() as u32 {
+            let want: Vec<u32> =
+                (0..n as u32).filter(|&r| ids[r as usize] == id && counted(r as usize)).collect();
+            let (a, b) = (lists.offsets[id as usize] as usize, lists.offsets[id as usize + 1] as usize);
+            assert_eq!(&lists.rows[a..b], want.as_slice(), "id {id}");
+        }
         let names = interner.names();
         for (s, id) in &seen {
             assert_eq!(names[*id as usize], *s);
