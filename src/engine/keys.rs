@@ -268,48 +268,56 @@ impl KeyInterner {
         none: u32,
         counted: &(dyn Fn(usize) -> bool + Sync),
     ) -> (Vec<u32>, KeyInterner, RowsById) {
-        let mut ids = vec![none; n];
-        let ip = super::par::SendPtr(ids.as_mut_ptr());
-        let built: Vec<(Part, RowsById)> = (0..PARTS)
+        // Pass 1, per partition and cache-local: intern, and list each local
+        // id's rows (uncounted rows apart). No write to the row-ordered `ids`
+        // yet: that is one random write per row, made once in pass 2.
+        let built: Vec<(Part, RowsById, Vec<(u32, u32)>)> = (0..PARTS)
             .into_par_iter()
             .map(|p| {
                 let mut part = Part::default();
                 let mut next = 0u32;
                 let staged: usize = cols.iter().map(|c| c.part(p).len()).sum();
                 let mut local: Vec<(u32, u32)> = Vec::with_capacity(staged);
+                let mut uncounted: Vec<(u32, u32)> = Vec::new();
                 for (c, &start) in cols.iter().zip(starts) {
                     for e in c.part(p) {
                         let probe = Probe { s: e.key.bytes_in(&c.arena), packed: e.key, hash: e.key.hash() };
                         let (id, added) = part.find_or_add(&probe, next);
                         next += added as u32;
                         let row = start + e.row as usize;
-                        // SAFETY: every row is filed in exactly one partition.
-                        unsafe { ip.write(row, id) };
-                        if counted(row) {
-                            local.push((id, row as u32));
+                        match counted(row) {
+                            true => local.push((id, row as u32)),
+                            false => uncounted.push((id, row as u32)),
                         }
                     }
                 }
-                (part, RowsById::of_pairs(&local, next as usize))
+                (part, RowsById::of_pairs(&local, next as usize), uncounted)
             })
             .collect();
         let mut base = vec![0u32; PARTS + 1];
-        for (p, (part, _)) in built.iter().enumerate() {
+        for (p, (part, _, _)) in built.iter().enumerate() {
             base[p + 1] = base[p] + part.table.len() as u32;
         }
-        let (mut parts, lists): (Vec<Part>, Vec<RowsById>) = built.into_iter().unzip();
-        // Partition-local ids → global ids.
-        parts.par_iter_mut().enumerate().for_each(|(p, part)| {
+        // Pass 2: global ids into the tables and, by row, into `ids`.
+        let mut ids = vec![none; n];
+        let ip = super::par::SendPtr(ids.as_mut_ptr());
+        let mut built = built;
+        built.par_iter_mut().enumerate().for_each(|(p, (part, lists, uncounted))| {
             for s in part.table.iter_mut() {
                 s.id += base[p];
             }
-            for (c, &start) in cols.iter().zip(starts) {
-                for e in c.part(p) {
-                    // SAFETY: as above, disjoint rows.
-                    unsafe { *ip.ptr().add(start + e.row as usize) += base[p] };
+            for (j, w) in lists.offsets.windows(2).enumerate() {
+                for &row in &lists.rows[w[0] as usize..w[1] as usize] {
+                    // SAFETY: every row is filed in exactly one partition, once.
+                    unsafe { ip.write(row as usize, base[p] + j as u32) };
                 }
             }
+            for &(id, row) in uncounted.iter() {
+                // SAFETY: as above.
+                unsafe { ip.write(row as usize, base[p] + id) };
+            }
         });
+        let (parts, lists): (Vec<Part>, Vec<RowsById>) = built.into_iter().map(|(p, l, _)| (p, l)).unzip();
         (ids, KeyInterner { parts, total: base[PARTS] as usize }, RowsById::concat(lists))
     }
 }
