@@ -225,5 +225,13 @@ fn bench_batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_evaluate, bench_evaluate_threads, bench_phone_set, bench_history_keys, bench_history, bench_batch);
+criterion_group!(
+    benches,
+    bench_evaluate,
+    bench_evaluate_threads,
+    bench_phone_set,
+    bench_history_keys,
+    bench_history,
+    bench_batch
+);
 criterion_main!(benches);

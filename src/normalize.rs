@@ -121,7 +121,22 @@ mod tests {
 
     #[test]
     fn fast_trim_is_str_trim() {
-        let edges = ["", " ", "a", " a", "a ", "\u{a0}a", "a\u{3000}", "\u{1}a\u{1}", "\ta\n", "ab", "é", " é ", "a b", "\u{85}x"];
+        let edges = [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a",
+            "a\u{3000}",
+            "\u{1}a\u{1}",
+            "\ta\n",
+            "ab",
+            "é",
+            " é ",
+            "a b",
+            "\u{85}x",
+        ];
         for s in edges {
             assert_eq!(trim(s), s.trim(), "{s:?}");
             // the fast answer is the same slice, not a copy

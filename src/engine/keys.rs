@@ -271,7 +271,7 @@ impl KeyInterner {
         // Pass 1, per partition and cache-local: intern, and list each local
         // id's rows (uncounted rows apart). No write to the row-ordered `ids`
         // yet: that is one random write per row, made once in pass 2.
-        let built: Vec<(Part, RowsById, Vec<(u32, u32)>)> = (0..PARTS)
+        let built: Vec<PartBuilt> = (0..PARTS)
             .into_par_iter()
             .map(|p| {
                 let mut part = Part::default();
@@ -321,6 +321,10 @@ impl KeyInterner {
         (ids, KeyInterner { parts, total: base[PARTS] as usize }, RowsById::concat(lists))
     }
 }
+
+/// One partition after pass 1 of [`KeyInterner::build`]: its table, its
+/// counted rows by local id, and its uncounted (local id, row) pairs.
+type PartBuilt = (Part, RowsById, Vec<(u32, u32)>);
 
 /// Rows grouped by key id (CSR): id `i`'s rows are `rows[offsets[i]..offsets[i + 1]]`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -510,8 +514,7 @@ mod tests {
         // every id's counted rows, ascending
         assert_eq!(lists.offsets.len(), interner.len() + 1);
         for id in 0..interner.len() as u32 {
-            let want: Vec<u32> =
-                (0..n as u32).filter(|&r| ids[r as usize] == id && counted(r as usize)).collect();
+            let want: Vec<u32> = (0..n as u32).filter(|&r| ids[r as usize] == id && counted(r as usize)).collect();
             let (a, b) = (lists.offsets[id as usize] as usize, lists.offsets[id as usize + 1] as usize);
             assert_eq!(&lists.rows[a..b], want.as_slice(), "id {id}");
         }

@@ -308,8 +308,8 @@ mod tests {
         }
         let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Utf8, nullable)]));
         let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(v)) as ArrayRef]).unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, Some(props))
-            .unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, Some(props)).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
     }
