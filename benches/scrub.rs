@@ -33,6 +33,23 @@ fn data(contacts: u64, dnc: u64, history: u64) -> (tempfile::TempDir, PathBuf, c
     (dir, out, as_of)
 }
 
+/// A New York record (geocodes US, NY) with every check on.
+fn record(channel: &str, address: &str, account: &str, customer: &str) -> Record {
+    let raw = RawRecord {
+        contact_channel: Some(channel),
+        contact_address: Some(address),
+        account_number: Some(account),
+        customer: Some(customer),
+        time_zone: Some("America/New_York"),
+        geocodes: Some("US,NY"),
+        ..Default::default()
+    };
+    let mut rec = Record::default();
+    rec.fill(&raw, chrono_tz::Tz::UTC).unwrap();
+    rec.checks = Checks::ALL;
+    rec
+}
+
 /// The engine of 30k generated contacts' rules, a 1M-number registry and 500k attempts.
 fn loaded_engine() -> (Engine, chrono::DateTime<chrono::Utc>) {
     let (_dir, d, now) = data(30_000, 1_000_000, 500_000);
@@ -59,18 +76,7 @@ fn bench_evaluate(c: &mut Criterion) {
         ("email, unknown keys", "Email", "nobody@example.com", "AC999999999", "CU999999999"),
     ];
     for (name, ch, addr, acct, cust) in cases {
-        let raw = RawRecord {
-            contact_channel: Some(ch),
-            contact_address: Some(addr),
-            account_number: Some(acct),
-            customer: Some(cust),
-            time_zone: Some("America/New_York"),
-            geocodes: Some("US,NY"),
-            ..Default::default()
-        };
-        let mut rec = Record::default();
-        rec.fill(&raw, chrono_tz::Tz::UTC).unwrap();
-        rec.checks = Checks::ALL;
+        let rec = record(ch, addr, acct, cust);
         g.bench_function(BenchmarkId::new(name, "1M dnc, 500k history, all rule kinds"), |b| {
             b.iter(|| black_box(evaluate(&engine, black_box(&rec), now)))
         });
@@ -92,19 +98,7 @@ fn bench_evaluate_threads(c: &mut Criterion) {
             );
             let email = format!("user{i}@example.com");
             let ch = channels[i % 3];
-            let raw = RawRecord {
-                contact_channel: Some(ch),
-                contact_address: Some(if ch == "Email" { &email } else { &addr }),
-                account_number: Some(&acct),
-                customer: Some(&cust),
-                time_zone: Some("America/New_York"),
-                geocodes: Some("US,NY"),
-                ..Default::default()
-            };
-            let mut rec = Record::default();
-            rec.fill(&raw, chrono_tz::Tz::UTC).unwrap();
-            rec.checks = Checks::ALL;
-            rec
+            record(ch, if ch == "Email" { &email } else { &addr }, &acct, &cust)
         })
         .collect();
     let restricted = recs.iter().filter(|r| evaluate(&engine, r, now).restricted()).count();

@@ -72,15 +72,7 @@ impl Postings {
     fn build(keys: &[u32], n_ids: usize, time: &[i64]) -> Postings {
         let pairs: Vec<(u32, u32)> =
             keys.iter().enumerate().filter(|(_, &k)| k != NONE).map(|(i, &k)| (k, i as u32)).collect();
-        let mut rows = RowsById { offsets: vec![0; n_ids + 1], rows: vec![0; pairs.len()] };
-        pairs.iter().for_each(|&(k, _)| rows.offsets[k as usize + 1] += 1);
-        (0..n_ids).for_each(|i| rows.offsets[i + 1] += rows.offsets[i]);
-        let mut fill = rows.offsets.clone();
-        for &(k, i) in &pairs {
-            rows.rows[fill[k as usize] as usize] = i;
-            fill[k as usize] += 1;
-        }
-        Postings::sorted_by_time(rows, time)
+        Postings::sorted_by_time(RowsById::of_pairs(&pairs, n_ids), time)
     }
 
     /// Each key's rows (ascending) ordered by (time, row).

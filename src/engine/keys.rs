@@ -271,7 +271,7 @@ impl KeyInterner {
         // Pass 1, per partition and cache-local: intern, and list each local
         // id's rows (uncounted rows apart). No write to the row-ordered `ids`
         // yet: that is one random write per row, made once in pass 2.
-        let built: Vec<PartBuilt> = (0..PARTS)
+        let mut built: Vec<PartBuilt> = (0..PARTS)
             .into_par_iter()
             .map(|p| {
                 let mut part = Part::default();
@@ -301,7 +301,6 @@ impl KeyInterner {
         // Pass 2: global ids into the tables and, by row, into `ids`.
         let mut ids = vec![none; n];
         let ip = super::par::SendPtr(ids.as_mut_ptr());
-        let mut built = built;
         built.par_iter_mut().enumerate().for_each(|(p, (part, lists, uncounted))| {
             for s in part.table.iter_mut() {
                 s.id += base[p];
@@ -335,7 +334,7 @@ pub struct RowsById {
 
 impl RowsById {
     /// From (id, row) pairs over ids `0..n_ids`; each id's rows keep the pairs' order.
-    fn of_pairs(pairs: &[(u32, u32)], n_ids: usize) -> RowsById {
+    pub(crate) fn of_pairs(pairs: &[(u32, u32)], n_ids: usize) -> RowsById {
         let mut offsets = vec![0u32; n_ids + 1];
         for &(id, _) in pairs {
             offsets[id as usize + 1] += 1;
@@ -497,7 +496,7 @@ mod tests {
         let n = starts.pop().unwrap();
         groups.iter_mut().for_each(StagedKeys::sort_by_partition);
         let cols: Vec<&StagedKeys> = groups.iter().collect();
-        let counted = |row: usize| row % 5 != 0;
+        let counted = |row: usize| !row.is_multiple_of(5);
         let (ids, interner, lists) = KeyInterner::build(&cols, &starts, n, u32::MAX, &counted);
         assert_eq!(ids.len(), rows.len());
         let mut seen = std::collections::HashMap::new();

@@ -190,7 +190,9 @@ impl<'a> ParquetSource<'a> {
     /// every value) was about a tenth of a registry load.
     ///
     /// `Ok(None)` when the chunk has another layout (dictionary or delta
-    /// pages, nulls, unknown statistics): read it through [`Self::batches`].
+    /// pages, nulls, unknown statistics): read it through [`Self::batches`];
+    /// a chunk whose later pages change layout may already have handed its
+    /// first pages' values to `each`, and the caller starts over.
     /// `Ok(Some(false))` as soon as `each` returns `false`. A page whose
     /// values do not fill it exactly is an error naming the file.
     pub fn plain_text_values(
