@@ -277,7 +277,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 }
             };
             let t = Instant::now();
-            let view = match crate::io::contacts::view_for(&opts.contacts, &headers, &chunk) {
+            let view = match crate::io::contacts::view_for(&opts.contacts, &headers, &chunk, opts.checks) {
                 Ok(v) => v,
                 Err(e) => {
                     failure = Some(e.into());

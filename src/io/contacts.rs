@@ -14,7 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 use super::arrow_text::FieldColumn;
 use super::columns::ColumnMap;
 use super::{csv_reader, Format, LoadError};
-use crate::model::{RawRecord, Record};
+use crate::model::{Check, Checks, RawRecord, Record};
 
 /// The record fields of §1, in the order of the column indices a [`ColumnMap`] resolves.
 pub const RECORD_COLUMNS: [&str; 11] = [
@@ -263,11 +263,33 @@ impl ContactReader {
     }
 }
 
-/// A per-chunk accessor for the record fields (columns located by header).
-pub fn view_for<'c>(path: &Path, headers: &[String], chunk: &'c Chunk) -> Result<ChunkView<'c>, LoadError> {
+/// The record fields (by [`RECORD_COLUMNS`] index) that no selected check
+/// reads: purpose and geocodes matter only to attempt and message trackers,
+/// product only to quota controls. A run without those checks leaves them
+/// unread (a DNC scrub normalised three fields per row for nothing); they
+/// still reach the outputs unchanged, and a CSV value in them must still be
+/// UTF-8.
+pub fn unread_fields(checks: Checks) -> [bool; 11] {
+    let trackers = checks.contains(Check::AttemptTrackers) || checks.contains(Check::MessageTrackers);
+    let mut unread = [false; 11];
+    unread[7] = !trackers; // purpose
+    unread[9] = !checks.contains(Check::QuotaControls); // product
+    unread[10] = !trackers; // geocodes
+    unread
+}
+
+/// A per-chunk accessor for the record fields (columns located by header);
+/// the fields the run's `checks` do not read are left empty (see [`unread_fields`]).
+pub fn view_for<'c>(
+    path: &Path,
+    headers: &[String],
+    chunk: &'c Chunk,
+    checks: Checks,
+) -> Result<ChunkView<'c>, LoadError> {
     let map: ColumnMap<11> = ColumnMap::new(headers, RECORD_COLUMNS);
+    let unread = unread_fields(checks);
     match chunk {
-        Chunk::Csv { rows } => Ok(ChunkView::Csv { rows, map, width: headers.len() }),
+        Chunk::Csv { rows } => Ok(ChunkView::Csv { rows, map, width: headers.len(), unread }),
         Chunk::Arrow(b) => {
             let cols = map
                 .idx
@@ -284,13 +306,16 @@ pub fn view_for<'c>(path: &Path, headers: &[String], chunk: &'c Chunk) -> Result
                     .transpose()
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            // Built (so a column of an unusable type is reported whatever
+            // the checks), then set aside when unread.
+            let cols = cols.into_iter().zip(unread).map(|(c, skip)| if skip { None } else { c }).collect();
             Ok(ChunkView::Arrow { cols })
         }
     }
 }
 
 pub enum ChunkView<'c> {
-    Csv { rows: &'c CsvRows, map: ColumnMap<11>, width: usize },
+    Csv { rows: &'c CsvRows, map: ColumnMap<11>, width: usize, unread: [bool; 11] },
     Arrow { cols: Vec<Option<FieldColumn>> },
 }
 
@@ -298,7 +323,7 @@ impl ChunkView<'_> {
     /// Normalises row `i` into `rec`; `Err` is the reject reason (SPEC §10).
     pub fn fill(&self, i: usize, rec: &mut Record, default_zone: Tz) -> Result<(), String> {
         match self {
-            ChunkView::Csv { rows, map, width } => {
+            ChunkView::Csv { rows, map, width, unread } => {
                 let row = rows.row(i);
                 if row.len() > *width {
                     return Err(format!("row has {} fields but the header has {}", row.len(), width));
@@ -315,6 +340,11 @@ impl ChunkView<'_> {
                                     .map_err(|_| format!("{}: invalid UTF-8", RECORD_COLUMNS[k]))?
                             });
                         }
+                    }
+                }
+                for (v, &skip) in f.iter_mut().zip(unread) {
+                    if skip {
+                        *v = None;
                     }
                 }
                 let raw = raw_of(&f);
@@ -359,6 +389,73 @@ fn raw_of<'a>(f: &[Option<&'a str>; 11]) -> RawRecord<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn csv_chunk(lines: &[&[u8]]) -> Chunk {
+        let mut rows = CsvRows::with_capacity(lines.len());
+        for l in lines {
+            let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(*l);
+            let mut rec = csv::ByteRecord::new();
+            assert!(rdr.read_byte_record(&mut rec).unwrap());
+            rows.push(&rec);
+        }
+        (rows.ascii, rows.plain) = scan_bytes(&rows.bytes);
+        Chunk::Csv { rows }
+    }
+
+    fn checks(list: &[&str]) -> Checks {
+        Checks::parse_list(list.iter().copied()).unwrap()
+    }
+
+    /// (purpose, product, geocodes) of row `i` as normalised for `checks`.
+    fn read_fields(headers: &[String], chunk: &Chunk, c: Checks, i: usize) -> (String, String, Vec<String>) {
+        let view = view_for(Path::new("t"), headers, chunk, c).unwrap();
+        let mut rec = Record::default();
+        view.fill(i, &mut rec, Tz::UTC).unwrap();
+        (rec.purpose.clone(), rec.product.clone(), rec.geocodes().to_vec())
+    }
+
+    #[test]
+    fn fields_no_selected_check_reads_are_left_unread() {
+        let names = ["contactChannel", "contactAddress", "purpose", "product", "geocodes", "accountNumber"];
+        let headers: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let csv = csv_chunk(&[b"Voice,2125550101, Collections ,GOLD,\"CA, ny\",AC-1\n"]);
+        let batch = {
+            use arrow_array::{ArrayRef, StringArray};
+            let col = |v: &str| std::sync::Arc::new(StringArray::from(vec![v])) as ArrayRef;
+            let cols = ["Voice", "2125550101", " Collections ", "GOLD", "CA, ny", "AC-1"].map(col);
+            RecordBatch::try_from_iter(names.iter().copied().zip(cols)).unwrap()
+        };
+        let arrow = Chunk::Arrow(batch);
+        let all = ("collections".to_string(), "gold".to_string(), vec!["ca".to_string(), "ny".to_string()]);
+        let none = (String::new(), String::new(), Vec::new());
+        for chunk in [&csv, &arrow] {
+            assert_eq!(read_fields(&headers, chunk, Checks::ALL, 0), all);
+            assert_eq!(read_fields(&headers, chunk, checks(&["exclusions"]), 0), none);
+            assert_eq!(read_fields(&headers, chunk, checks(&["exclusions", "convenientContactTimes"]), 0), none);
+            assert_eq!(
+                read_fields(&headers, chunk, checks(&["quotaControls"]), 0),
+                (String::new(), "gold".into(), vec![])
+            );
+            for t in ["attemptTrackers", "messageTrackers"] {
+                assert_eq!(
+                    read_fields(&headers, chunk, checks(&[t]), 0),
+                    (all.0.clone(), String::new(), all.2.clone())
+                );
+            }
+            // What every check reads is read whatever the checks.
+            let view = view_for(Path::new("t"), &headers, chunk, checks(&["exclusions"])).unwrap();
+            let mut rec = Record::default();
+            view.fill(0, &mut rec, Tz::UTC).unwrap();
+            assert_eq!((rec.address.as_str(), rec.account()), ("2125550101", Some("AC-1")));
+        }
+        assert_eq!(unread_fields(Checks::ALL), [false; 11]);
+        // An unread CSV field must still be UTF-8: the row is rejected, as with every check.
+        let bad = csv_chunk(&[b"Voice,2125550101,\xff,GOLD,CA,AC-1\n"]);
+        for c in [Checks::ALL, checks(&["exclusions"])] {
+            let view = view_for(Path::new("t"), &headers, &bad, c).unwrap();
+            assert_eq!(view.fill(0, &mut Record::default(), Tz::UTC).unwrap_err(), "purpose: invalid UTF-8");
+        }
+    }
 
     #[test]
     fn csv_rows_keep_every_field_byte_for_byte() {
