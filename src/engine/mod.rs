@@ -327,12 +327,19 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(mut rules: RuleSet, history: History, config: Config) -> Engine {
-        let exclusions = rules.take_exclusions();
-        let registry = rules.take_registry();
+        let exclusions = ExclusionIndex::new(rules.take_exclusions(), rules.take_registry());
+        Engine::with_exclusions(exclusions, rules, history, config)
+    }
+
+    /// An engine whose exclusions were indexed beforehand (the server indexes
+    /// a store's million exclusions while its history loads); `rules` must
+    /// hold no exclusions.
+    pub fn with_exclusions(exclusions: ExclusionIndex, rules: RuleSet, history: History, config: Config) -> Engine {
+        debug_assert!(rules.exclusions.is_empty() && rules.registry_sets.is_empty(), "exclusions indexed twice");
         let quota_by_product = rules.quotas.iter().enumerate().map(|(i, q)| (q.product.clone(), i as u32)).collect();
         let compile = |v: Vec<Tracker>| v.into_iter().map(|t| CompiledTracker::new(t, &history)).collect();
         Engine {
-            exclusions: ExclusionIndex::new(exclusions, registry),
+            exclusions,
             ccts: CctIndex::new(rules.ccts),
             quotas: rules.quotas,
             quota_by_product,

@@ -15,6 +15,7 @@ use super::active::ActiveSet;
 use super::error::{ApiError, ApiResult};
 use super::kinds::{rule_of, validate, Kind, Rule};
 use super::store::{self, AttemptRow, Store};
+use crate::engine::exclusions::{ExclusionIndex, Registry};
 use crate::engine::history::HistoryBuilder;
 use crate::engine::{Engine, RuleSet};
 use crate::model::dto::{ConfigurationDto, ContactAttemptDto, ExclusionDto};
@@ -180,7 +181,9 @@ pub fn stored_config(store: &Store, org: &str) -> anyhow::Result<Config> {
 
 /// Seq ranges splitting `lo..=hi` for parallel scans.
 fn ranges(lo: i64, hi: i64, rows_hint: i64) -> Vec<(i64, i64)> {
-    let parts = if rows_hint < 100_000 { 1 } else { (rayon::current_num_threads() * 4) as i64 };
+    // Many more ranges than threads: they scan at different speeds, and the
+    // last one left would otherwise run alone (half a second of a start).
+    let parts = if rows_hint < 100_000 { 1 } else { (rayon::current_num_threads() * 16) as i64 };
     let step = ((hi - lo + 1) / parts).max(1);
     (0..parts)
         .map(|p| (lo + p * step, if p == parts - 1 { hi } else { lo + (p + 1) * step - 1 }))
@@ -200,7 +203,7 @@ struct LeanExclusion {
     end_time: Option<String>,
 }
 
-fn exclusions_from_store(store: &Store, org: &str) -> anyhow::Result<RuleSet> {
+fn exclusions_from_store(store: &Store, org: &str) -> anyhow::Result<ExclusionIndex> {
     use rayon::prelude::*;
     let kind = Kind::Exclusion.plural();
     let (lo, hi) = store.entity_span(org, kind)?;
@@ -236,18 +239,22 @@ fn exclusions_from_store(store: &Store, org: &str) -> anyhow::Result<RuleSet> {
             err.map_or(Ok(v), Err)
         })
         .collect::<anyhow::Result<Vec<Vec<Exclusion>>>>()?;
-    let mut rules = RuleSet::default();
-    rules.no_compact = true;
-    parts.into_iter().flatten().for_each(|e| rules.add_exclusion(e));
-    Ok(rules)
+    // Indexed here, while the history still loads on the other side of the
+    // join (this was a serial second at the end of a start), and straight
+    // from the list: each stored exclusion is its own rule (no act-file
+    // identity merging), and none goes to the compact registry set, which
+    // cannot take a removal.
+    Ok(ExclusionIndex::new(parts.concat(), Registry::default()))
 }
 
 /// The org's history, and (seq, history index) of each enabled attempt.
 fn history_from_store(store: &Store, org: &str) -> anyhow::Result<(crate::engine::History, Vec<(i64, u32)>)> {
     use rayon::prelude::*;
     let hb = HistoryBuilder::default();
-    let (lo, hi, n) = store.attempt_span(org)?;
-    let groups = ranges(lo, hi, n)
+    // The span holds every attempt of the org (and in a shared store others'
+    // too, which the scans skip): its width bounds the count.
+    let (lo, hi) = store.attempt_span(org)?;
+    let groups = ranges(lo, hi, hi - lo + 1)
         .par_iter()
         .map(|&(a, b)| {
             let mut g = hb.new_group_with_capacity((b - a + 1).max(0) as usize);
@@ -495,7 +502,7 @@ impl OrgInner {
         history.reserve(history.len().max(1 << 20));
         inner.hidx = hidx;
         let t_read = t0.elapsed();
-        inner.engine = Engine::new(rules, history, config);
+        inner.engine = Engine::with_exclusions(rules, RuleSet::default(), history, config);
         inner.refresh(Kind::Cct);
         inner.refresh(Kind::Quota);
         inner.refresh(Kind::AttemptTracker);
