@@ -179,11 +179,12 @@ pub fn stored_config(store: &Store, org: &str) -> anyhow::Result<Config> {
     config_from(&configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))
 }
 
-/// Seq ranges splitting `lo..=hi` for parallel scans.
-fn ranges(lo: i64, hi: i64, rows_hint: i64) -> Vec<(i64, i64)> {
+/// Seq ranges splitting `lo..=hi` for parallel scans (a span's width bounds
+/// its rows; in a shared store the scans skip other orgs' rows).
+fn ranges(lo: i64, hi: i64) -> Vec<(i64, i64)> {
     // Many more ranges than threads: they scan at different speeds, and the
     // last one left would otherwise run alone (half a second of a start).
-    let parts = if rows_hint < 100_000 { 1 } else { (rayon::current_num_threads() * 16) as i64 };
+    let parts = if hi - lo + 1 < 100_000 { 1 } else { (rayon::current_num_threads() * 16) as i64 };
     let step = ((hi - lo + 1) / parts).max(1);
     (0..parts)
         .map(|p| (lo + p * step, if p == parts - 1 { hi } else { lo + (p + 1) * step - 1 }))
@@ -207,7 +208,7 @@ fn exclusions_from_store(store: &Store, org: &str) -> anyhow::Result<ExclusionIn
     use rayon::prelude::*;
     let kind = Kind::Exclusion.plural();
     let (lo, hi) = store.entity_span(org, kind)?;
-    let parts = ranges(lo, hi, hi - lo + 1)
+    let parts = ranges(lo, hi)
         .par_iter()
         .map(|&(a, b)| {
             let mut v = Vec::new();
@@ -251,10 +252,8 @@ fn exclusions_from_store(store: &Store, org: &str) -> anyhow::Result<ExclusionIn
 fn history_from_store(store: &Store, org: &str) -> anyhow::Result<(crate::engine::History, Vec<(i64, u32)>)> {
     use rayon::prelude::*;
     let hb = HistoryBuilder::default();
-    // The span holds every attempt of the org (and in a shared store others'
-    // too, which the scans skip): its width bounds the count.
     let (lo, hi) = store.attempt_span(org)?;
-    let groups = ranges(lo, hi, hi - lo + 1)
+    let groups = ranges(lo, hi)
         .par_iter()
         .map(|&(a, b)| {
             let mut g = hb.new_group_with_capacity((b - a + 1).max(0) as usize);
@@ -497,12 +496,13 @@ impl OrgInner {
             }
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
-        let (rules, history) = rayon::join(|| exclusions_from_store(store, org), || history_from_store(store, org));
-        let (rules, (mut history, hidx)) = (rules?, history?);
+        let (exclusions, history) =
+            rayon::join(|| exclusions_from_store(store, org), || history_from_store(store, org));
+        let (exclusions, (mut history, hidx)) = (exclusions?, history?);
         history.reserve(history.len().max(1 << 20));
         inner.hidx = hidx;
         let t_read = t0.elapsed();
-        inner.engine = Engine::with_exclusions(rules, RuleSet::default(), history, config);
+        inner.engine = Engine::with_exclusions(exclusions, RuleSet::default(), history, config);
         inner.refresh(Kind::Cct);
         inner.refresh(Kind::Quota);
         inner.refresh(Kind::AttemptTracker);
