@@ -92,15 +92,18 @@ async fn auth_and_error_classes() {
         .body(Body::from("{not json"))
         .unwrap();
     assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
-    let (s, v) = call(
-        &app,
-        "POST",
-        &p("acme", "exclusions"),
-        Some(A),
-        Some(json!({"exclusionType":"Fax","exclusionValue":"1"})),
-    )
-    .await;
-    assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionType"));
+    // `Phone` is a v3 tracker type (SPEC §7), not one of §4's exclusion types.
+    for t in ["Fax", "Phone"] {
+        let (s, v) = call(
+            &app,
+            "POST",
+            &p("acme", "exclusions"),
+            Some(A),
+            Some(json!({"exclusionType": t, "exclusionValue":"2125550101"})),
+        )
+        .await;
+        assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionType"), "{t}");
+    }
     let (s, v) = call(&app, "POST", &p("acme", "exclusions"), Some(A), Some(json!({"exclusionType":"Voice"}))).await;
     assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, "exclusionValue"));
     let body = json!({"typeOfTracker":"Account","numberOfAttempts":1,"thresholdType":"Day","threshold":0,"contactChannels":["Voice"]});
@@ -1165,8 +1168,10 @@ async fn enum_values_are_stored_in_the_api_spelling() {
     let app = open(d.path(), NOW);
     let ex = post(&app, "exclusions", json!({"exclusionType":"voice","exclusionValue":"2125550101"})).await;
     assert_eq!(ex["exclusionType"], "Voice");
-    let v3 = post(&app, "exclusions", json!({"exclusionType":"PHONE","exclusionValue":"2125550102"})).await;
-    assert_eq!(v3["exclusionType"], "Voice", "an alias is stored as the API's name");
+    let sms = post(&app, "exclusions", json!({"exclusionType":"sms","exclusionValue":"2125550102"})).await;
+    assert_eq!(sms["exclusionType"], "SMS");
+    let voice = post(&app, "exclusions", json!({"exclusionType":"VOICE","exclusionValue":"2125550103"})).await;
+    assert_eq!(voice["exclusionType"], "Voice");
     let cct = post(
         &app,
         "convenientContactTimes",
@@ -1189,8 +1194,8 @@ async fn enum_values_are_stored_in_the_api_spelling() {
         (&at["contactChannels"], &at["typeOfTracker"], &at["thresholdType"]),
         (&json!(["Voice", "Email"]), &json!("CustomerContactAddress"), &json!("Day"))
     );
-    // Filters compare in the same spelling, aliases included.
-    let (_, l) = call(&app, "GET", &p("acme", "exclusions?exclusionType=phone"), Some(A), None).await;
+    // Filters compare in the same spelling, v3 tracker names included.
+    let (_, l) = call(&app, "GET", &p("acme", "exclusions?exclusionType=vOICE"), Some(A), None).await;
     assert_eq!(l["totalItems"], 2);
     let (_, l) = call(&app, "GET", &p("acme", "attemptTrackers?typeOfTracker=CustomerPhone"), Some(A), None).await;
     assert_eq!(l["attemptTrackers"][0]["id"], at["id"]);

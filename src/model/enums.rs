@@ -88,7 +88,11 @@ impl ChannelSet {
     }
 }
 
-api_enum!(ExclusionType { Account = "Account", Voice = "Voice" | "Phone", Email = "Email", Sms = "SMS", Ssn = "SSN" });
+api_enum!(
+    /// SPEC §4's five types and no others: `Phone` is a v3 *tracker* type
+    /// (SPEC §7), not an exclusion type, so it is refused here like any unknown value.
+    ExclusionType { Account = "Account", Voice = "Voice", Email = "Email", Sms = "SMS", Ssn = "SSN" }
+);
 
 api_enum!(ContactKeyType { Customer = "Customer", Account = "Account" });
 
@@ -232,6 +236,8 @@ mod tests {
         assert_eq!(Channel::Sms.as_str(), "SMS");
         assert_eq!(TrackerType::parse("CustomerPhone"), Some(TrackerType::CustomerContactAddress));
         assert_eq!(TrackerType::parse("phone"), Some(TrackerType::ContactAddress));
+        assert_eq!(ExclusionType::parse("ssn"), Some(ExclusionType::Ssn));
+        assert_eq!(ExclusionType::parse("Phone"), None);
         assert_eq!(Channel::parse("Fax"), None);
     }
 
