@@ -115,6 +115,8 @@ pub fn execute(a: ServeArgs) -> anyhow::Result<i32> {
     std::fs::create_dir_all(&a.data_dir).with_context(|| format!("creating {}", a.data_dir.display()))?;
     let _lock = crate::server::store::lock_data_dir(&a.data_dir, "scrub serve")?;
     let clock = a.now.map_or(Clock::Wall, Clock::Fixed);
+    // A store of millions of rows takes seconds to load: say so before, not only after.
+    eprintln!("scrub serve: loading store {} (the port opens when it is loaded)", a.data_dir.display());
     let (mut state, rep) = AppState::open(&a.data_dir, tokens, clock, a.default_time_zone, a.sync == "full")?;
     state.log_requests = !a.no_request_log;
     eprintln!(
