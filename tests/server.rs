@@ -511,6 +511,59 @@ async fn tenants_never_see_each_other() {
     assert_eq!(r["restricted"], false);
 }
 
+/// A store shared by two orgs, written turn about so each org's exclusions
+/// and attempts lie between the other's: after a restart each org is rebuilt
+/// from its own rows only (the start-up scans read seq ranges and filter by
+/// org; a one-org store scans its whole tables instead).
+#[tokio::test]
+async fn a_shared_store_reloads_each_org_from_its_own_rows() {
+    let d = tempfile::tempdir().unwrap();
+    let app = open(d.path(), NOW);
+    let tok = |org: &str| if org == "acme" { A } else { B };
+    let tracker = json!({"attemptTrackerName":"1 per day","typeOfTracker":"Account",
+        "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"contactChannels":["Voice"]});
+    for (i, org) in ["acme", "beta", "acme", "beta"].iter().enumerate() {
+        let (s, _) = call(&app, "POST", &p(org, "attemptTrackers"), Some(tok(org)), Some(tracker.clone())).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let ex = json!({"exclusionType":"Voice","exclusionValue":format!("212555010{i}")});
+        let (s, _) = call(&app, "POST", &p(org, "exclusions"), Some(tok(org)), Some(ex)).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let att = json!({"contactChannel":"Voice","contactAddress":format!("310555020{i}"),
+            "accountNumber":format!("{org}-{i}"),"timeOfContact":"2026-11-02T14:00:00Z","disposition":"Answered",
+            "operationType":"SaveContactNoKeyCheck"});
+        let (s, v) = call(&app, "POST", &p(org, "contactAttempts"), Some(tok(org)), Some(att)).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+    drop(app);
+    let app = open(d.path(), NOW);
+    for (i, owner) in ["acme", "beta", "acme", "beta"].iter().enumerate() {
+        for org in ["acme", "beta"] {
+            let mine = org == *owner;
+            let number = json!({"contactChannel":"Voice","contactAddress":format!("212555010{i}")});
+            let (_, r) = call(&app, "POST", &p(org, "complianceStatuses"), Some(tok(org)), Some(number)).await;
+            let want = if mine { Value::from("ExclusionVoice") } else { Value::Null };
+            assert_eq!(r["restrictionType"], want, "{org} checks {owner}'s excluded number {i}");
+            // A fresh address each time: an allowed check reserves its address (§8).
+            let account = json!({"contactChannel":"Voice","contactAddress":format!("91755500{i}{}", mine as u8),
+                "accountNumber":format!("{owner}-{i}")});
+            let (_, r) = call(&app, "POST", &p(org, "complianceStatuses"), Some(tok(org)), Some(account)).await;
+            let (want, end) = if mine {
+                // 1 a day: blocked until the next UTC midnight (the default zone).
+                (Value::from("AttemptTrackerAccountVoice"), Value::from("2026-11-03T00:00:00.000Z"))
+            } else {
+                (Value::Null, Value::Null)
+            };
+            assert_eq!((&r["restrictionType"], &r["restrictionEndTime"]), (&want, &end), "{org}, {owner}-{i}");
+        }
+    }
+    for org in ["acme", "beta"] {
+        let (_, l) = call(&app, "GET", &p(org, "exclusions"), Some(tok(org)), None).await;
+        assert_eq!(l["totalItems"], 2, "{org}");
+        let (_, l) = call(&app, "GET", &p(org, "contactAttempts"), Some(tok(org)), None).await;
+        assert_eq!(l["totalItems"], 2, "{org}");
+    }
+}
+
 /// SPEC: batch and REST give identical answers for the same rules, history,
 /// records and instant. The sample is loaded into a store; the stored rules
 /// (with their ids) are exported and scrubbed by `scrub run`; every valid row

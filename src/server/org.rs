@@ -274,6 +274,7 @@ fn history_from_store(store: &Store, org: &str) -> anyhow::Result<(crate::engine
             err.map_or(Ok((g, seqs)), Err)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let t_build = std::time::Instant::now();
     let mut hb = hb;
     let mut hidx = Vec::new();
     for (g, seqs) in groups {
@@ -281,7 +282,11 @@ fn history_from_store(store: &Store, org: &str) -> anyhow::Result<(crate::engine
         hidx.extend(seqs.into_iter().enumerate().map(|(i, s)| (s, base + i as u32)));
         hb.add_group(g);
     }
-    Ok((hb.build(), hidx))
+    let h = hb.build();
+    if std::env::var_os("SCRUB_TIMINGS").is_some() {
+        eprintln!("scrub serve: org {org}: history indexed in {:?} after its scan", t_build.elapsed());
+    }
+    Ok((h, hidx))
 }
 
 /// Everything of one org behind its lock.
@@ -496,9 +501,17 @@ impl OrgInner {
             }
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
-        let (exclusions, history) =
-            rayon::join(|| exclusions_from_store(store, org), || history_from_store(store, org));
-        let (exclusions, (mut history, hidx)) = (exclusions?, history?);
+        let (exclusions, history) = rayon::join(
+            || {
+                let t = std::time::Instant::now();
+                exclusions_from_store(store, org).map(|v| (v, t.elapsed()))
+            },
+            || {
+                let t = std::time::Instant::now();
+                history_from_store(store, org).map(|v| (v, t.elapsed()))
+            },
+        );
+        let ((exclusions, t_excl), ((mut history, hidx), t_hist)) = (exclusions?, history?);
         history.reserve(history.len().max(1 << 20));
         inner.hidx = hidx;
         let t_read = t0.elapsed();
@@ -507,7 +520,13 @@ impl OrgInner {
         inner.refresh(Kind::Quota);
         inner.refresh(Kind::AttemptTracker);
         if std::env::var_os("SCRUB_TIMINGS").is_some() {
-            eprintln!("scrub serve: org {org}: read {:?}, index {:?}", t_read, t0.elapsed() - t_read);
+            eprintln!(
+                "scrub serve: org {org}: read {:?} (exclusions {:?}, history {:?}, side by side), index {:?}",
+                t_read,
+                t_excl,
+                t_hist,
+                t0.elapsed() - t_read
+            );
         }
         Ok(inner)
     }
