@@ -12,9 +12,6 @@ fn main() {
     if churns {
         keep_freed_memory();
     }
-    if matches!(cli.command, scrub::cli::Command::Serve(_)) {
-        no_transparent_huge_pages();
-    }
     let code = match scrub::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -68,30 +65,6 @@ unsafe extern "C" {
 fn keep_freed_memory() {
     // SAFETY: sets one integer option; mimalloc reads it on its next purge.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
-}
-
-/// The server backs its heap with 4 KiB pages instead of transparent huge
-/// pages (mimalloc asks for them with `MADV_HUGEPAGE`).
-///
-/// Why: its start-up builds ~1.4 GB of indexes from the store, and with huge
-/// pages the kernel clears (and compacts for) 2 MiB at each first touch: 13%
-/// of a start's CPU. Measured on a store of 1M exclusions and 5.1M attempts
-/// (2 cores, 7 alternating starts each): median 8.3 s without against 9.2 s
-/// with, system time 1.9 against 2.8 s, and no change in check throughput or
-/// p99 under `bench/rest`. Batch runs keep them: G2 took 69 s with and
-/// 78–88 s without (their hash probes span gigabytes).
-fn no_transparent_huge_pages() {
-    // SAFETY: sets one flag of this process; no pointers are passed. Its
-    // result is not checked: where it fails, the server only starts slower.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_THP_DISABLE,
-            1 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-            0 as libc::c_ulong,
-        );
-    }
 }
 
 #[cfg(test)]
