@@ -117,10 +117,9 @@ pub fn execute(a: ServeArgs) -> anyhow::Result<i32> {
     let clock = a.now.map_or(Clock::Wall, Clock::Fixed);
     // A store of millions of rows takes seconds to load: say so before, not only after.
     eprintln!("scrub serve: loading store {} (the port opens when it is loaded)", a.data_dir.display());
-    let (mut state, rep) = {
-        let _small = crate::pages::SmallPages::new();
-        AppState::open(&a.data_dir, tokens, clock, a.default_time_zone, a.sync == "full")?
-    };
+    // For the server's whole life: see the module for the measurements.
+    let _small = crate::pages::SmallPages::new();
+    let (mut state, rep) = AppState::open(&a.data_dir, tokens, clock, a.default_time_zone, a.sync == "full")?;
     state.log_requests = !a.no_request_log;
     eprintln!(
         "scrub serve: store {} loaded in {} ms: {} orgs, {} rules ({} exclusions indexed), {} attempts",
