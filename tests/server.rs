@@ -522,12 +522,19 @@ async fn a_shared_store_reloads_each_org_from_its_own_rows() {
     let tok = |org: &str| if org == "acme" { A } else { B };
     let tracker = json!({"attemptTrackerName":"1 per day","typeOfTracker":"Account",
         "numberOfAttempts":1,"thresholdType":"Day","threshold":1,"contactChannels":["Voice"]});
+    // Rule ids: each org's tracker, and the exclusion of each round.
+    let mut trackers = std::collections::HashMap::new();
+    let mut exclusions = Vec::new();
     for (i, org) in ["acme", "beta", "acme", "beta"].iter().enumerate() {
-        let (s, _) = call(&app, "POST", &p(org, "attemptTrackers"), Some(tok(org)), Some(tracker.clone())).await;
-        assert_eq!(s, StatusCode::CREATED);
+        if i < 2 {
+            let (s, t) = call(&app, "POST", &p(org, "attemptTrackers"), Some(tok(org)), Some(tracker.clone())).await;
+            assert_eq!(s, StatusCode::CREATED);
+            trackers.insert(*org, t["id"].clone());
+        }
         let ex = json!({"exclusionType":"Voice","exclusionValue":format!("212555010{i}")});
-        let (s, _) = call(&app, "POST", &p(org, "exclusions"), Some(tok(org)), Some(ex)).await;
+        let (s, e) = call(&app, "POST", &p(org, "exclusions"), Some(tok(org)), Some(ex)).await;
         assert_eq!(s, StatusCode::CREATED);
+        exclusions.push(e["id"].clone());
         let att = json!({"contactChannel":"Voice","contactAddress":format!("310555020{i}"),
             "accountNumber":format!("{org}-{i}"),"timeOfContact":"2026-11-02T14:00:00Z","disposition":"Answered",
             "operationType":"SaveContactNoKeyCheck"});
@@ -541,19 +548,28 @@ async fn a_shared_store_reloads_each_org_from_its_own_rows() {
             let mine = org == *owner;
             let number = json!({"contactChannel":"Voice","contactAddress":format!("212555010{i}")});
             let (_, r) = call(&app, "POST", &p(org, "complianceStatuses"), Some(tok(org)), Some(number)).await;
-            let want = if mine { Value::from("ExclusionVoice") } else { Value::Null };
-            assert_eq!(r["restrictionType"], want, "{org} checks {owner}'s excluded number {i}");
+            let want =
+                if mine { (Value::from("ExclusionVoice"), exclusions[i].clone()) } else { (Value::Null, Value::Null) };
+            assert_eq!(
+                (&r["restrictionType"], &r["restrictedRuleId"]),
+                (&want.0, &want.1),
+                "{org} checks {owner}'s excluded number {i}"
+            );
             // A fresh address each time: an allowed check reserves its address (§8).
             let account = json!({"contactChannel":"Voice","contactAddress":format!("91755500{i}{}", mine as u8),
                 "accountNumber":format!("{owner}-{i}")});
             let (_, r) = call(&app, "POST", &p(org, "complianceStatuses"), Some(tok(org)), Some(account)).await;
-            let (want, end) = if mine {
+            let want = if mine {
                 // 1 a day: blocked until the next UTC midnight (the default zone).
-                (Value::from("AttemptTrackerAccountVoice"), Value::from("2026-11-03T00:00:00.000Z"))
+                json!(["AttemptTrackerAccountVoice", trackers[org], "2026-11-03T00:00:00.000Z"])
             } else {
-                (Value::Null, Value::Null)
+                json!([null, null, null])
             };
-            assert_eq!((&r["restrictionType"], &r["restrictionEndTime"]), (&want, &end), "{org}, {owner}-{i}");
+            assert_eq!(
+                json!([r["restrictionType"], r["restrictedRuleId"], r["restrictionEndTime"]]),
+                want,
+                "{org}, {owner}-{i}"
+            );
         }
     }
     for org in ["acme", "beta"] {

@@ -289,6 +289,12 @@ fn history_from_store(store: &Store, org: &str) -> anyhow::Result<(crate::engine
     Ok((h, hidx))
 }
 
+/// `f()` and how long it took (for `SCRUB_TIMINGS`).
+fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
+    let t = std::time::Instant::now();
+    (f(), t.elapsed())
+}
+
 /// Everything of one org behind its lock.
 #[derive(Debug)]
 pub struct OrgInner {
@@ -501,17 +507,9 @@ impl OrgInner {
             }
         }
         let config = config_from(&inner.configs).map_err(|e| anyhow::anyhow!("store: org {org} config: {e}"))?;
-        let (exclusions, history) = rayon::join(
-            || {
-                let t = std::time::Instant::now();
-                exclusions_from_store(store, org).map(|v| (v, t.elapsed()))
-            },
-            || {
-                let t = std::time::Instant::now();
-                history_from_store(store, org).map(|v| (v, t.elapsed()))
-            },
-        );
-        let ((exclusions, t_excl), ((mut history, hidx), t_hist)) = (exclusions?, history?);
+        let ((exclusions, t_excl), (history, t_hist)) =
+            rayon::join(|| timed(|| exclusions_from_store(store, org)), || timed(|| history_from_store(store, org)));
+        let (exclusions, (mut history, hidx)) = (exclusions?, history?);
         history.reserve(history.len().max(1 << 20));
         inner.hidx = hidx;
         let t_read = t0.elapsed();
