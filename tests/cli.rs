@@ -137,8 +137,10 @@ fn csv_round_trip_passes_columns_through_and_counts_add_up() {
     assert_eq!(rows[2][col(&h, "availableQuota")], "6");
 
     let (rh, rrows) = read_csv(&rejects);
-    assert_eq!(rh.last().unwrap(), "reason");
+    assert_eq!(rh[rh.len() - 2..], ["inputRow", "reason"]);
     assert_eq!(rrows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), vec!["4", "5", "6"]);
+    let at = col(&rh, "inputRow");
+    assert_eq!(rrows.iter().map(|r| r[at].as_str()).collect::<Vec<_>>(), vec!["4", "5", "6"]);
     assert!(rrows[0].last().unwrap().contains("contactChannel"));
     assert!(rrows[1].last().unwrap().contains("timeZone"));
     assert!(rrows[2].last().unwrap().contains("9 fields but the header has 8"), "{:?}", rrows[2]);
@@ -338,6 +340,74 @@ fn parquet_round_trip_keeps_types_and_adds_typed_results() {
     assert_eq!(rej.num_rows(), 1);
     let reason = rej.column_by_name("reason").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
     assert!(reason.value(0).contains("Pigeon"));
+    let row = rej.column_by_name("inputRow").unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(row.values().to_vec(), vec![3], "the Pigeon row is the input's third");
+}
+
+/// Rejects name their input row (1 = the first data row) across chunk
+/// boundaries, in CSV and Parquet, and the run's messages use the same numbers.
+#[test]
+fn rejects_carry_their_input_row_across_chunks() {
+    let f = fixture();
+    // 10 rows; rows 2, 5, 6 and 10 are invalid (unknown channel, bad zone, no address, unknown channel)
+    let mut text = String::from("id,contactChannel,contactAddress,timeZone\n");
+    for i in 1..=10 {
+        let line = match i {
+            2 | 10 => format!("r{i},Fax,2125550{i:03},\n"),
+            5 => format!("r{i},Voice,2125550{i:03},Mars/Olympus\n"),
+            6 => format!("r{i},Voice,,\n"),
+            _ => format!("r{i},Voice,2125550{i:03},America/New_York\n"),
+        };
+        text.push_str(&line);
+    }
+    let input = write(&f.dir, "rows.csv", &text);
+    for ext in ["csv", "parquet"] {
+        let rejects = f.dir.join(format!("rejects.{ext}"));
+        let o = scrub(&[
+            "run",
+            "--contacts",
+            s(&input),
+            "--rules",
+            s(&f.rules),
+            "--as-of",
+            ASOF,
+            "--out",
+            s(&f.dir.join("out.csv")),
+            "--rejects",
+            s(&rejects),
+            "--chunk-rows",
+            "3",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (ids, rows, reasons): (Vec<String>, Vec<i64>, Vec<String>) = if ext == "csv" {
+            let (h, r) = read_csv(&rejects);
+            let (at, why) = (col(&h, "inputRow"), col(&h, "reason"));
+            (
+                r.iter().map(|x| x[0].clone()).collect(),
+                r.iter().map(|x| x[at].parse().unwrap()).collect(),
+                r.iter().map(|x| x[why].clone()).collect(),
+            )
+        } else {
+            let b = read_parquet(&rejects);
+            let id = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let row = b.column_by_name("inputRow").unwrap().as_any().downcast_ref::<Int64Array>().unwrap();
+            let why = b.column_by_name("reason").unwrap().as_any().downcast_ref::<StringArray>().unwrap();
+            (
+                (0..b.num_rows()).map(|i| id.value(i).to_string()).collect(),
+                row.values().to_vec(),
+                (0..b.num_rows()).map(|i| why.value(i).to_string()).collect(),
+            )
+        };
+        assert_eq!(ids, ["r2", "r5", "r6", "r10"], "{ext}");
+        assert_eq!(rows, [2, 5, 6, 10], "{ext}");
+        assert!(reasons[0].contains("contactChannel") && reasons[1].contains("timeZone"), "{ext}: {reasons:?}");
+        assert!(reasons[2].contains("contactAddress"), "{ext}: {reasons:?}");
+    }
+    // Without --rejects, the warning's samples name the same rows.
+    let o = scrub(&["run", "--contacts", s(&input), "--rules", s(&f.rules), "--as-of", ASOF, "--chunk-rows", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("  row 2: contactChannel") && err.contains("  row 10: contactChannel"), "{err}");
 }
 
 #[test]

@@ -17,7 +17,8 @@ Formats are chosen by extension: .csv or .parquet for contacts, history, exclusi
 
 Output columns: every input column unchanged, then restricted, restrictionType, restrictedRuleId,
 restrictedRuleName, restrictionStartTime, restrictionEndTime, messageType, availableQuota.
-Invalid rows go to --rejects with a `reason` column; allowed + restricted + rejected = input rows.
+Invalid rows go to --rejects with `inputRow` (1 = the first data row) and `reason` columns;
+allowed + restricted + rejected = input rows.
 Without --out/--allowed/--restricted, results are written as CSV to standard output.
 
 Example:

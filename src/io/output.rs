@@ -32,6 +32,12 @@ pub const RESULT_COLUMNS: [&str; 8] = [
     "availableQuota",
 ];
 
+/// The columns a rejects output adds to the input's: the row's position
+/// among the input's data rows (1 = the first after the header; the same
+/// numbering as the run's `row N:` messages), so a reject can be found in a
+/// file without an id column, and why it was rejected.
+pub const REJECT_COLUMNS: [&str; 2] = ["inputRow", "reason"];
+
 /// One input row's outcome.
 pub type RowOutcome<'e> = Result<Decision<'e>, String>;
 
@@ -69,6 +75,9 @@ pub struct Sink {
     select: Select,
     width: usize,
     pub rows: u64,
+    /// Input rows passed to this sink so far (taken or not): the number of
+    /// the next chunk's first row, less one.
+    seen: u64,
     /// CSV bytes written.
     written: u64,
     /// Output size at which the next disk write is started.
@@ -130,7 +139,7 @@ impl Sink {
         schema: Option<&SchemaRef>,
         select: Select,
     ) -> std::io::Result<Sink> {
-        let extra: Vec<&str> = if select == Select::Rejects { vec!["reason"] } else { RESULT_COLUMNS.to_vec() };
+        let extra: Vec<&str> = if select == Select::Rejects { REJECT_COLUMNS.to_vec() } else { RESULT_COLUMNS.to_vec() };
         let header = {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
@@ -146,6 +155,7 @@ impl Sink {
                 select,
                 width: headers.len(),
                 rows: 0,
+                seen: 0,
                 written: 0,
                 next_writeback: u64::MAX,
             });
@@ -162,7 +172,8 @@ impl Sink {
                     None => headers.iter().map(|h| Field::new(h, DataType::Utf8, true)).collect(),
                 };
                 if select == Select::Rejects {
-                    fields.push(Field::new("reason", DataType::Utf8, false));
+                    fields.push(Field::new(REJECT_COLUMNS[0], DataType::Int64, false));
+                    fields.push(Field::new(REJECT_COLUMNS[1], DataType::Utf8, false));
                 } else {
                     fields.push(Field::new("restricted", DataType::Boolean, false));
                     for c in &RESULT_COLUMNS[1..7] {
@@ -191,6 +202,7 @@ impl Sink {
             select,
             width: headers.len(),
             rows: 0,
+            seen: 0,
             written: header.len() as u64,
             next_writeback: WRITEBACK_STEP,
         })
@@ -203,9 +215,11 @@ impl Sink {
     pub fn write_chunk(&mut self, chunk: &Chunk, results: &[RowOutcome<'_>]) -> std::io::Result<()> {
         let select = self.select;
         let width = self.width;
+        let first_row = self.seen + 1;
+        self.seen += results.len() as u64;
         let taken = match (&mut self.kind, chunk) {
             (Kind::Csv(w), c) => {
-                let (n, bytes) = write_csv(w, c, results, select, width)?;
+                let (n, bytes) = write_csv(w, c, results, first_row, select, width)?;
                 self.written += bytes;
                 if self.written >= self.next_writeback {
                     w.flush()?;
@@ -214,7 +228,7 @@ impl Sink {
                 }
                 n
             }
-            (Kind::Stdout(w), c) => write_csv(&mut w.lock(), c, results, select, width)?.0,
+            (Kind::Stdout(w), c) => write_csv(&mut w.lock(), c, results, first_row, select, width)?.0,
             (Kind::Parquet(w, schema), c) => {
                 let mask: Vec<bool> = results.iter().map(|r| select.takes(r)).collect();
                 let n = mask.iter().filter(|m| **m).count();
@@ -241,8 +255,12 @@ impl Sink {
                             })
                             .collect(),
                     };
-                    let chosen: Vec<&RowOutcome<'_>> =
-                        results.iter().zip(&mask).filter(|(_, m)| **m).map(|(r, _)| r).collect();
+                    let chosen: Vec<(u64, &RowOutcome<'_>)> = (first_row..)
+                        .zip(results)
+                        .zip(&mask)
+                        .filter(|(_, m)| **m)
+                        .map(|(r, _)| r)
+                        .collect();
                     append_extra(&mut cols, &chosen, select);
                     let batch = RecordBatch::try_new(schema.clone(), cols).map_err(std::io::Error::other)?;
                     let w = w.as_mut().as_mut().expect("open writer");
@@ -301,6 +319,7 @@ fn write_csv<W: Write>(
     w: &mut W,
     chunk: &Chunk,
     results: &[RowOutcome<'_>],
+    first_row: u64,
     select: Select,
     width: usize,
 ) -> std::io::Result<(u64, u64)> {
@@ -317,7 +336,7 @@ fn write_csv<W: Write>(
         .map(|b| {
             let range = b * BLOCK..((b + 1) * BLOCK).min(results.len());
             let mut out = Vec::with_capacity(BLOCK * 160);
-            let n = format_rows(&mut out, chunk, text_cols.as_deref(), results, range, select, width);
+            let n = format_rows(&mut out, chunk, text_cols.as_deref(), results, first_row, range, select, width);
             Ok((out, n))
         })
         .collect();
@@ -336,6 +355,7 @@ fn format_rows(
     chunk: &Chunk,
     text_cols: Option<&[StringArray]>,
     results: &[RowOutcome<'_>],
+    first_row: u64,
     range: std::ops::Range<usize>,
     select: Select,
     width: usize,
@@ -379,6 +399,7 @@ fn format_rows(
                     }
                     _ => reason.clone(),
                 };
+                w.plain(fmt_i64((first_row + i as u64) as i64, &mut qbuf).as_bytes());
                 w.field(&extra);
             }
             Ok(d) => {
@@ -454,13 +475,16 @@ fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> &str {
     std::str::from_utf8(&buf[..n]).unwrap()
 }
 
-fn append_extra(cols: &mut Vec<ArrayRef>, chosen: &[&RowOutcome<'_>], select: Select) {
+/// The result columns of the chosen rows (each with its input row number).
+fn append_extra(cols: &mut Vec<ArrayRef>, chosen: &[(u64, &RowOutcome<'_>)], select: Select) {
     if select == Select::Rejects {
-        let v: Vec<Option<&str>> = chosen.iter().map(|r| r.as_ref().err().map(String::as_str)).collect();
+        let rows: Vec<i64> = chosen.iter().map(|(row, _)| *row as i64).collect();
+        let v: Vec<Option<&str>> = chosen.iter().map(|(_, r)| r.as_ref().err().map(String::as_str)).collect();
+        cols.push(Arc::new(Int64Array::from(rows)));
         cols.push(Arc::new(StringArray::from(v)));
         return;
     }
-    let ds: Vec<&Decision<'_>> = chosen.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let ds: Vec<&Decision<'_>> = chosen.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
     cols.push(Arc::new(BooleanArray::from(ds.iter().map(|d| d.restricted()).collect::<Vec<_>>())));
     cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.restriction.map(|x| x.as_str())).collect::<Vec<_>>())));
     cols.push(Arc::new(StringArray::from(ds.iter().map(|d| d.rule_id).collect::<Vec<_>>())));
