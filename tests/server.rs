@@ -318,6 +318,11 @@ async fn attempts_feed_trackers_and_quotas_and_keys_flow() {
     )
     .await;
     assert_eq!((s, scope(&v)), (StatusCode::CONFLICT, "version"));
+    // Nothing PATCH can change: refused, naming the field, and the version stays.
+    for (body, field) in [(json!({"disposition":"Conversation","version":1}), "disposition"), (json!({}), "body")] {
+        let (s, v) = call(&app, "PATCH", &p("acme", &format!("contactAttempts/{id}")), Some(A), Some(body)).await;
+        assert_eq!((s, scope(&v)), (StatusCode::BAD_REQUEST, field), "{v}");
+    }
     let (s, v) = call(
         &app,
         "PATCH",

@@ -885,6 +885,18 @@ impl OrgInner {
     ) -> ApiResult<Map<String, Value>> {
         let mut row = store.attempt(org, id)?.ok_or_else(|| ApiError::not_found("contactAttempt", id))?;
         expect_version(body, row.version)?;
+        // A body that changes nothing PATCH can change (say, a disposition) is
+        // refused rather than answered 200 with nothing changed: the caller
+        // would believe it had corrected the attempt.
+        if !body.contains_key("status") && !body.contains_key("reason") {
+            let named: Vec<&str> = body.keys().map(String::as_str).filter(|k| *k != "version").collect();
+            let message = if named.is_empty() {
+                "nothing to change: PATCH takes status and reason".to_string()
+            } else {
+                format!("PATCH changes only status and reason, not {}", named.join(", "))
+            };
+            return Err(ApiError::bad_request(named.first().copied().unwrap_or("body"), message));
+        }
         let old_status = row.status.clone();
         match body.get("status") {
             None | Some(Value::Null) => {}
