@@ -139,7 +139,8 @@ impl Sink {
         schema: Option<&SchemaRef>,
         select: Select,
     ) -> std::io::Result<Sink> {
-        let extra: Vec<&str> = if select == Select::Rejects { REJECT_COLUMNS.to_vec() } else { RESULT_COLUMNS.to_vec() };
+        let extra: Vec<&str> =
+            if select == Select::Rejects { REJECT_COLUMNS.to_vec() } else { RESULT_COLUMNS.to_vec() };
         let header = {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(headers.iter().map(String::as_str).chain(extra.iter().copied()))?;
@@ -255,12 +256,8 @@ impl Sink {
                             })
                             .collect(),
                     };
-                    let chosen: Vec<(u64, &RowOutcome<'_>)> = (first_row..)
-                        .zip(results)
-                        .zip(&mask)
-                        .filter(|(_, m)| **m)
-                        .map(|(r, _)| r)
-                        .collect();
+                    let chosen: Vec<(u64, &RowOutcome<'_>)> =
+                        (first_row..).zip(results).zip(&mask).filter(|(_, m)| **m).map(|(r, _)| r).collect();
                     append_extra(&mut cols, &chosen, select);
                     let batch = RecordBatch::try_new(schema.clone(), cols).map_err(std::io::Error::other)?;
                     let w = w.as_mut().as_mut().expect("open writer");
