@@ -346,6 +346,63 @@ fn parquet_round_trip_keeps_types_and_adds_typed_results() {
 
 /// Rejects name their input row (1 = the first data row) across chunk
 /// boundaries, in CSV and Parquet, and the run's messages use the same numbers.
+/// CSV as exported by other tools: CRLF and LF lines, fields quoted when
+/// they need it and when they do not, doubled quotes, a line break inside
+/// quotes, a blank line, a row too long, no newline at the end; read in
+/// 2-row chunks. Values come out as read, quoted as CSV output quotes them.
+#[test]
+fn csv_line_ends_and_quoting_pass_through_exactly() {
+    let f = fixture();
+    let text = "id,contactChannel,contactAddress,note\r\n\
+                r1,Voice,2125550101,plain\n\
+                r2,Voice,2125550102,\"a, b\"\r\n\
+                \"r3\",Voice,2125550103,\"say \"\"hi\"\"\"\n\
+                \r\n\
+                r4,Voice,2125550104,\"two\nlines\"\n\
+                r5,Voice,2125550105,x,extra\n\
+                r6,Voice,2125550101,last";
+    let input = write(&f.dir, "exported.csv", text);
+    let (out, rejects) = (f.dir.join("out.csv"), f.dir.join("rejects.csv"));
+    let o = scrub(&[
+        "run",
+        "--contacts",
+        s(&input),
+        "--rules",
+        s(&f.rules),
+        "--checks",
+        "exclusions",
+        "--as-of",
+        ASOF,
+        "--out",
+        s(&out),
+        "--rejects",
+        s(&rejects),
+        "--chunk-rows",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = bytes.split_inclusive('\n').collect();
+    let allowed = ",false,,,,,,,\n";
+    assert_eq!(
+        lines,
+        [
+            "id,contactChannel,contactAddress,note,restricted,restrictionType,restrictedRuleId,restrictedRuleName,\
+             restrictionStartTime,restrictionEndTime,messageType,availableQuota\n",
+            "r1,Voice,2125550101,plain,true,ExclusionVoice,ex-1,,,,,\n",
+            &format!("r2,Voice,2125550102,\"a, b\"{allowed}"),
+            &format!("r3,Voice,2125550103,\"say \"\"hi\"\"\"{allowed}"),
+            "r4,Voice,2125550104,\"two\n",
+            &format!("lines\"{allowed}"),
+            "r6,Voice,2125550101,last,true,ExclusionVoice,ex-1,,,,,\n",
+        ]
+    );
+    let (h, r) = read_csv(&rejects);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0][0].as_str(), r[0][col(&h, "inputRow")].as_str()), ("r5", "5"));
+    assert!(r[0][col(&h, "reason")].contains("extra"), "{:?}", r[0]);
+}
+
 #[test]
 fn rejects_carry_their_input_row_across_chunks() {
     let f = fixture();

@@ -13,7 +13,9 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReader;
 
 use super::arrow_text::FieldColumn;
 use super::columns::ColumnMap;
-use super::{csv_reader, Format, LoadError};
+use super::csv_rows::CsvBlocks;
+pub use super::csv_rows::{CsvRow, CsvRows};
+use super::{Format, LoadError};
 use crate::model::{Check, Checks, RawRecord, Record};
 
 /// The record fields of §1, in the order of the column indices a [`ColumnMap`] resolves.
@@ -32,7 +34,7 @@ pub const RECORD_COLUMNS: [&str; 11] = [
 ];
 
 enum Source {
-    Csv(csv::Reader<std::fs::File>),
+    Csv(CsvBlocks),
     Parquet(ParquetRecordBatchReader),
 }
 
@@ -40,118 +42,6 @@ enum Source {
 pub enum Chunk {
     Csv { rows: CsvRows },
     Arrow(RecordBatch),
-}
-
-/// The CSV rows of a chunk in one buffer: every field's bytes back to back,
-/// each field's end, and where each row's fields start — three growing
-/// vectors per chunk instead of two allocations per row.
-#[derive(Debug, Default)]
-pub struct CsvRows {
-    bytes: Vec<u8>,
-    /// End of each field in `bytes`.
-    ends: Vec<usize>,
-    /// Row r's fields are `ends[rows[r]..rows[r + 1]]`.
-    rows: Vec<usize>,
-    /// Every byte of `bytes` is ASCII (set when the chunk is complete): each
-    /// field is then valid UTF-8 without checking it on its own.
-    ascii: bool,
-    /// No field holds a byte CSV output must quote (`,` `"` CR LF): fields
-    /// are then written as they are, without a scan each.
-    pub plain: bool,
-}
-
-/// (every byte is ASCII, no byte is one CSV output quotes), in one pass over
-/// fixed 64-byte blocks that the compiler vectorises (3× faster here than
-/// `is_ascii` plus `any`).
-fn scan_bytes(bytes: &[u8]) -> (bool, bool) {
-    let special = |x: u8| ((x == b',') | (x == b'"') | (x == b'\r') | (x == b'\n')) as u8;
-    let (mut high, mut odd) = (0u8, 0u8);
-    let mut blocks = bytes.chunks_exact(64);
-    for block in &mut blocks {
-        let block: &[u8; 64] = block.try_into().expect("64 bytes");
-        let (mut h, mut o) = (0u8, 0u8);
-        for &x in block {
-            h |= x;
-            o |= special(x);
-        }
-        high |= h;
-        odd |= o;
-        if high >= 0x80 && odd != 0 {
-            return (false, false);
-        }
-    }
-    for &x in blocks.remainder() {
-        high |= x;
-        odd |= special(x);
-    }
-    (high < 0x80, odd == 0)
-}
-
-impl CsvRows {
-    fn with_capacity(rows: usize) -> CsvRows {
-        let mut r = CsvRows {
-            bytes: Vec::with_capacity(rows * 128),
-            ends: Vec::with_capacity(rows * 12),
-            rows: Vec::with_capacity(rows + 1),
-            ascii: false,
-            plain: false,
-        };
-        r.rows.push(0);
-        r
-    }
-
-    fn push(&mut self, rec: &csv::ByteRecord) {
-        let mut end = self.bytes.len();
-        self.bytes.extend_from_slice(rec.as_slice());
-        for f in rec.iter() {
-            end += f.len();
-            self.ends.push(end);
-        }
-        self.rows.push(self.ends.len());
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows.len().saturating_sub(1)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn row(&self, r: usize) -> CsvRow<'_> {
-        let (a, b) = (self.rows[r], self.rows[r + 1]);
-        let start = if a == 0 { 0 } else { self.ends[a - 1] };
-        CsvRow { bytes: &self.bytes, ends: &self.ends[a..b], start }
-    }
-}
-
-/// One row of [`CsvRows`].
-#[derive(Clone, Copy)]
-pub struct CsvRow<'a> {
-    bytes: &'a [u8],
-    ends: &'a [usize],
-    start: usize,
-}
-
-impl<'a> CsvRow<'a> {
-    /// Fields in the row.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    pub fn get(&self, k: usize) -> Option<&'a [u8]> {
-        let end = *self.ends.get(k)?;
-        let from = if k == 0 { self.start } else { self.ends[k - 1] };
-        Some(&self.bytes[from..end])
-    }
-
-    pub fn iter(self) -> impl Iterator<Item = &'a [u8]> {
-        (0..self.len()).map(move |k| self.get(k).expect("in range"))
-    }
 }
 
 impl Chunk {
@@ -184,10 +74,12 @@ impl ContactReader {
             .ok_or_else(|| LoadError::file(path, "unknown contacts format (expected .csv or .parquet)"))?;
         match format {
             Format::Csv => {
-                let mut rdr = csv_reader(path)?;
-                let headers: Vec<String> = rdr
-                    .byte_headers()
+                let f = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+                let mut blocks = CsvBlocks::new(Box::new(f));
+                let headers: Vec<String> = blocks
+                    .header()
                     .map_err(|e| LoadError::file(path, format!("cannot read the header: {e}")))?
+                    .unwrap_or_default()
                     .iter()
                     .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').to_string())
                     .collect();
@@ -198,7 +90,7 @@ impl ContactReader {
                     headers,
                     schema: None,
                     total_hint: (size, false),
-                    source: Source::Csv(rdr),
+                    source: Source::Csv(blocks),
                     rows_read: 0,
                 })
             }
@@ -230,26 +122,19 @@ impl ContactReader {
     /// Progress position in the unit of `total_hint` (rows or bytes).
     pub fn position(&self) -> u64 {
         match &self.source {
-            Source::Csv(r) => r.position().byte(),
+            Source::Csv(r) => r.position(),
             Source::Parquet(_) => self.rows_read,
         }
     }
 
     pub fn next_chunk(&mut self, max_rows: usize) -> Result<Option<Chunk>, LoadError> {
         match &mut self.source {
-            Source::Csv(rdr) => {
-                let mut rows = CsvRows::with_capacity(max_rows);
-                let mut rec = csv::ByteRecord::new();
-                while rows.len() < max_rows {
-                    match rdr.read_byte_record(&mut rec) {
-                        Ok(true) => rows.push(&rec),
-                        Ok(false) => break,
-                        Err(e) => return Err(LoadError::file(&self.path, format!("unreadable CSV: {e}"))),
-                    }
-                }
-                self.rows_read += rows.len() as u64;
-                (rows.ascii, rows.plain) = scan_bytes(&rows.bytes);
-                Ok((!rows.is_empty()).then_some(Chunk::Csv { rows }))
+            Source::Csv(blocks) => {
+                let rows = blocks
+                    .next_chunk(max_rows)
+                    .map_err(|e| LoadError::file(&self.path, format!("unreadable CSV: {e}")))?;
+                self.rows_read += rows.as_ref().map_or(0, |r| r.len() as u64);
+                Ok(rows.map(|rows| Chunk::Csv { rows }))
             }
             Source::Parquet(rdr) => match rdr.next() {
                 None => Ok(None),
@@ -332,7 +217,7 @@ impl ChunkView<'_> {
                 for (k, idx) in map.idx.iter().enumerate() {
                     if let Some(c) = idx {
                         if let Some(bytes) = row.get(*c) {
-                            f[k] = Some(if rows.ascii {
+                            f[k] = Some(if rows.ascii() {
                                 // SAFETY: every byte of the chunk is ASCII, so any slice of it is UTF-8.
                                 unsafe { std::str::from_utf8_unchecked(bytes) }
                             } else {
@@ -391,15 +276,7 @@ mod tests {
     use super::*;
 
     fn csv_chunk(lines: &[&[u8]]) -> Chunk {
-        let mut rows = CsvRows::with_capacity(lines.len());
-        for l in lines {
-            let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(*l);
-            let mut rec = csv::ByteRecord::new();
-            assert!(rdr.read_byte_record(&mut rec).unwrap());
-            rows.push(&rec);
-        }
-        (rows.ascii, rows.plain) = scan_bytes(&rows.bytes);
-        Chunk::Csv { rows }
+        Chunk::Csv { rows: CsvRows::from_lines(lines) }
     }
 
     fn checks(list: &[&str]) -> Checks {
@@ -454,46 +331,6 @@ mod tests {
         for c in [Checks::ALL, checks(&["exclusions"])] {
             let view = view_for(Path::new("t"), &headers, &bad, c).unwrap();
             assert_eq!(view.fill(0, &mut Record::default(), Tz::UTC).unwrap_err(), "purpose: invalid UTF-8");
-        }
-    }
-
-    #[test]
-    fn csv_rows_keep_every_field_byte_for_byte() {
-        let text = "a,b,c\n1,,\"x,\"\"y\"\"\"\n,2\n\"\",3,4,5\n";
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(false).from_reader(text.as_bytes());
-        let mut rows = CsvRows::with_capacity(2);
-        let mut rec = csv::ByteRecord::new();
-        let mut want: Vec<Vec<Vec<u8>>> = Vec::new();
-        while rdr.read_byte_record(&mut rec).unwrap() {
-            rows.push(&rec);
-            want.push(rec.iter().map(<[u8]>::to_vec).collect());
-        }
-        assert_eq!(rows.len(), 4);
-        for (r, fields) in want.iter().enumerate() {
-            let row = rows.row(r);
-            assert_eq!(row.len(), fields.len());
-            assert_eq!(row.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), *fields);
-            assert_eq!(row.get(fields.len()), None);
-        }
-        assert_eq!(rows.row(1).get(2), Some(&b"x,\"y\""[..]));
-        assert_eq!(rows.row(3).get(0), Some(&b""[..]));
-    }
-
-    #[test]
-    fn byte_scan_agrees_with_a_plain_check_at_every_position() {
-        let naive = |b: &[u8]| (b.is_ascii(), !b.iter().any(|&x| matches!(x, b',' | b'"' | b'\r' | b'\n')));
-        let base = vec![b'a'; 200];
-        assert_eq!(scan_bytes(&base), (true, true));
-        assert_eq!(scan_bytes(b""), (true, true));
-        for pos in [0, 1, 63, 64, 65, 127, 128, 199] {
-            for odd in [b',', b'"', b'\r', b'\n', 0x80, 0xC3, 0xFF, b'\t', 0] {
-                let mut b = base.clone();
-                b[pos] = odd;
-                assert_eq!(scan_bytes(&b), naive(&b), "byte {odd:#x} at {pos}");
-                // Both kinds in one buffer, the second far past the first block.
-                b[199 - pos / 2] = if odd >= 0x80 { b',' } else { 0xE2 };
-                assert_eq!(scan_bytes(&b), naive(&b), "pair at {pos}");
-            }
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod arrow_text;
 pub mod columns;
 pub mod contacts;
+pub mod csv_rows;
 pub mod history;
 pub mod output;
 pub mod parquet_out;
