@@ -10,6 +10,8 @@
 //! - `evaluate_threads/N threads`: 200k prepared records evaluated in a rayon pool of N threads
 //!   (the evaluation phase alone, for the scaling target: no reading or writing in the pool).
 //! - `batch/run 100k contacts …`: the whole `scrub run` pipeline on `scrub gen` data.
+//! - `csv_read/…`: 500k generated CSV contact rows (a quoted geocode list in each) read into
+//!   chunks by the block splitter, and by the `csv` crate's record reader for comparison.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -25,11 +27,19 @@ use scrub::gen::{generate, GenOptions};
 use scrub::model::{Checks, RawRecord, Record};
 
 fn data(contacts: u64, dnc: u64, history: u64) -> (tempfile::TempDir, PathBuf, chrono::DateTime<chrono::Utc>) {
+    data_as(contacts, dnc, history, false)
+}
+
+fn data_as(
+    contacts: u64,
+    dnc: u64,
+    history: u64,
+    csv: bool,
+) -> (tempfile::TempDir, PathBuf, chrono::DateTime<chrono::Utc>) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
     let as_of = scrub::time::parse_instant("2026-11-02T15:00:00Z").unwrap();
-    generate(&GenOptions { out: out.clone(), seed: 42, contacts, dnc, history, accounts: None, csv: false, as_of })
-        .unwrap();
+    generate(&GenOptions { out: out.clone(), seed: 42, contacts, dnc, history, accounts: None, csv, as_of }).unwrap();
     (dir, out, as_of)
 }
 
@@ -219,6 +229,37 @@ fn bench_batch(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_csv_read(c: &mut Criterion) {
+    let (_dir, d, _) = data_as(500_000, 1_000, 1_000, true);
+    let path = d.join("contacts.csv");
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let mut g = c.benchmark_group("csv_read");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function(BenchmarkId::new("500k contact rows", "block splitter"), |b| {
+        b.iter(|| {
+            let mut r = scrub::io::contacts::ContactReader::open(&path, 65_536).unwrap();
+            let mut n = 0;
+            while let Some(chunk) = r.next_chunk(65_536).unwrap() {
+                n += chunk.len();
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function(BenchmarkId::new("500k contact rows", "csv crate records"), |b| {
+        b.iter(|| {
+            let mut r = csv::Reader::from_path(&path).unwrap();
+            let mut rec = csv::ByteRecord::new();
+            let mut n = 0;
+            while r.read_byte_record(&mut rec).unwrap() {
+                n += rec.len();
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_evaluate,
@@ -226,6 +267,7 @@ criterion_group!(
     bench_phone_set,
     bench_history_keys,
     bench_history,
-    bench_batch
+    bench_batch,
+    bench_csv_read
 );
 criterion_main!(benches);
