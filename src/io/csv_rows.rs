@@ -270,6 +270,19 @@ struct Splitter {
 }
 
 impl Splitter {
+    fn new(at: usize, rows: &CsvRows) -> Splitter {
+        let mut sp = Splitter {
+            row_start: at,
+            row_fields: 0,
+            field_start: at,
+            field_quoted: false,
+            canonical: true,
+            unescape: Vec::new(),
+        };
+        sp.start_row(at, rows);
+        sp
+    }
+
     fn start_row(&mut self, at: usize, rows: &CsvRows) {
         self.row_start = at;
         self.row_fields = rows.ends.len();
@@ -351,19 +364,10 @@ impl Splitter {
 /// or a row is one for the `csv` crate. Returns where the first row not taken
 /// starts, and why it stopped; a partly split row is taken back.
 fn split_fast(data: &mut [u8], at: usize, eof: bool, max_rows: usize, rows: &mut CsvRows) -> (usize, Stop) {
-    let mut sp = Splitter {
-        row_start: at,
-        row_fields: 0,
-        field_start: at,
-        field_quoted: false,
-        canonical: true,
-        unescape: Vec::new(),
-    };
-    sp.start_row(at, rows);
+    let mut sp = Splitter::new(at, rows);
     if rows.len() >= max_rows {
         return (at, Stop::Full);
     }
-    let mut high = 0u64;
     // All ones while the block starts inside quotes.
     let mut inside = 0u64;
     let mut p = at;
@@ -392,7 +396,7 @@ fn split_fast(data: &mut [u8], at: usize, eof: bool, max_rows: usize, rows: &mut
             m.quote &= keep;
             m.high &= keep;
         }
-        high |= m.high;
+        rows.ascii &= m.high == 0;
         let mut cuts = (m.comma | m.newline) & !ins;
         let mut seen = 0u32;
         while cuts != 0 {
@@ -412,14 +416,12 @@ fn split_fast(data: &mut [u8], at: usize, eof: bool, max_rows: usize, rows: &mut
             }
             if !sp.field(data, end, rows) {
                 sp.take_back(rows);
-                rows.ascii &= high == 0;
                 return (sp.row_start, Stop::Special);
             }
             if newline {
                 sp.end_row(data, end, rows);
                 sp.start_row(pos + 1, rows);
                 if rows.len() == max_rows {
-                    rows.ascii &= high == 0;
                     return (pos + 1, Stop::Full);
                 }
             }
@@ -427,12 +429,10 @@ fn split_fast(data: &mut [u8], at: usize, eof: bool, max_rows: usize, rows: &mut
         sp.field_quoted |= m.quote & !below(seen) != 0;
         if stop {
             sp.take_back(rows);
-            rows.ascii &= high == 0;
             return (sp.row_start, Stop::Special);
         }
         p += 64;
     }
-    rows.ascii &= high == 0;
     if !eof {
         sp.take_back(rows);
         return (sp.row_start, Stop::NeedMore);
@@ -517,16 +517,14 @@ impl CsvBlocks {
 
     /// The first record's fields (the header), or `None` for an empty input.
     pub fn header(&mut self) -> Result<Option<Vec<Vec<u8>>>, csv::Error> {
-        let rows = self.next_quoted(Vec::new(), 1)?;
+        let data = std::mem::take(&mut self.carry);
+        let rows = self.next_quoted(data, 1)?;
         Ok((!rows.is_empty()).then(|| rows.row(0).iter().map(<[u8]>::to_vec).collect()))
     }
 
-    /// Reads records with the `csv` crate from `data` (after the carried
-    /// input) until `max_rows` are in or the input ends.
+    /// Reads records with the `csv` crate from `data` (the input not handed
+    /// out yet; the carry is taken) until `max_rows` are in or the input ends.
     fn next_quoted(&mut self, mut data: Vec<u8>, max_rows: usize) -> Result<CsvRows, csv::Error> {
-        if data.is_empty() {
-            data = std::mem::take(&mut self.carry);
-        }
         loop {
             let (rows, used) = split_quoted(&data, self.eof, max_rows)?;
             if !rows.is_empty() || self.eof {
