@@ -1372,6 +1372,22 @@ fn s7_huge_thresholds_count_everything_without_overflow() {
     }
 }
 
+/// The world the batch loader builds: history outside [`history_window`] dropped.
+fn pruned_world(rules: &Value, hist: &[Value], now: &str) -> World {
+    let mut set = RuleSet::default();
+    let mut report = RuleLoadReport::default();
+    for item in rules.as_array().unwrap() {
+        add_json_item(&mut set, detect_kind(item.as_object().unwrap()).unwrap(), item.clone(), &mut report).unwrap();
+    }
+    let (from, to) = scrub::engine::history_window(&set, t(now));
+    let mut hb = HistoryBuilder::with_window(from, to);
+    for a in hist {
+        let d: ContactAttemptDto = serde_json::from_value(a.clone()).unwrap();
+        hb.push(&Attempt::from_dto(&d, None, None), std::iter::empty()).unwrap();
+    }
+    World { engine: Engine::new(set, hb.build(), Config::default()) }
+}
+
 /// Dropping history no tracker can reach (the loader's window) changes no answer.
 #[test]
 fn s7_history_window_pruning_is_invisible() {
@@ -1394,22 +1410,57 @@ fn s7_history_window_pruning_is_invisible() {
         }
     }
     let full = world(rules.clone(), Value::Array(hist.clone()), json!({}));
-    let mut set = RuleSet::default();
-    let mut report = RuleLoadReport::default();
-    for item in rules.as_array().unwrap() {
-        add_json_item(&mut set, detect_kind(item.as_object().unwrap()).unwrap(), item.clone(), &mut report).unwrap();
-    }
-    for now in ["2026-11-02T15:00:00Z", "2026-10-01T04:00:00Z", "2026-11-01T06:30:00Z", "2026-10-31T23:59:59Z"] {
-        let (from, to) = scrub::engine::history_window(&set, t(now));
-        let mut hb = HistoryBuilder::with_window(from, to);
-        for a in &hist {
-            let d: ContactAttemptDto = serde_json::from_value(a.clone()).unwrap();
-            hb.push(&Attempt::from_dto(&d, None, None), std::iter::empty()).unwrap();
-        }
-        let pruned = World { engine: Engine::new(set.clone(), hb.build(), Config::default()) };
-        for (addr, zone) in [("2125550101", NY), ("2125550102", "Asia/Kolkata"), ("2125550102", "Pacific/Honolulu")] {
+    for now in [
+        "2026-11-02T15:00:00Z",
+        "2026-10-01T04:00:00Z",
+        "2026-11-01T06:30:00Z",
+        "2026-10-31T23:59:59Z",
+        "2026-10-26T01:00:00Z",
+        "2026-11-02T11:30:00Z",
+    ] {
+        let pruned = pruned_world(&rules, &hist, now);
+        for (addr, zone) in [
+            ("2125550101", NY),
+            ("2125550102", "Asia/Kolkata"),
+            ("2125550102", "Pacific/Honolulu"),
+            ("2125550101", "Pacific/Kiritimati"),
+            ("2125550102", "Etc/GMT+12"),
+        ] {
             let rec = with(acct(addr, "AC-1"), json!({"timeZone": zone}));
             assert_eq!(check(&full, rec.clone(), now), check(&pruned, rec, now), "{now} {addr} {zone}");
+        }
+    }
+}
+
+/// The pruning bound at its edge: one attempt a minute after the window opens
+/// in the record's zone (Kiritimati, 14 h ahead of UTC; Etc/GMT+12, 12 h
+/// behind) still restricts a one-attempt tracker after the loader's pruning,
+/// for every calendar window, at instants where the zone's date differs from
+/// UTC's and the week or month has just turned.
+#[test]
+fn s7_history_window_keeps_an_attempt_at_the_window_start() {
+    use chrono::{Datelike, TimeZone};
+    for (tt, th) in [("CurrentMonth", 1), ("CurrentWeek", 1), ("CurrentDay", 1), ("Day", 2), ("Week", 1)] {
+        let rules = json!([tracker("edge", "Account", 1, tt, th)]);
+        for now in ["2026-11-01T06:30:00Z", "2026-11-02T11:30:00Z", "2026-10-26T09:00:00Z", "2026-12-01T00:30:00Z"] {
+            for zone in ["Pacific/Kiritimati", "Etc/GMT+12", NY] {
+                let tz: chrono_tz::Tz = zone.parse().unwrap();
+                let today = t(now).with_timezone(&tz).date_naive();
+                let first = match tt {
+                    "CurrentMonth" => today.with_day(1).unwrap(),
+                    "CurrentWeek" => today - chrono::Duration::days(today.weekday().num_days_from_monday() as i64),
+                    "CurrentDay" => today,
+                    "Day" => today - chrono::Duration::days(th - 1),
+                    _ => today - chrono::Duration::days(7 * th - 1),
+                };
+                let opens = tz.from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap()).earliest().unwrap();
+                let at = (opens + chrono::Duration::minutes(1)).with_timezone(&Utc).to_rfc3339();
+                let hist = vec![attempt("2125550101", "AC-1", &at)];
+                let rec = with(acct("2125550101", "AC-1"), json!({"timeZone": zone}));
+                let r = check(&pruned_world(&rules, &hist, now), rec.clone(), now);
+                assert_eq!(r["restrictionType"], "AttemptTrackerAccountVoice", "{tt} {now} {zone} attempt {at}: {r}");
+                assert_eq!(r, check(&world(rules.clone(), Value::Array(hist), json!({})), rec, now));
+            }
         }
     }
 }

@@ -271,27 +271,17 @@ impl RuleSet {
 }
 
 /// The span of history any loaded tracker can count at `now`: attempts
-/// outside it are never counted (SPEC §7 windows end at now and start at most
-/// this far back), so a loader may drop them. Day-based bounds carry two days
-/// of slack for zone offsets and DST. No enabled tracker → an empty span.
+/// outside it are never counted (SPEC §7 windows end at now and start no
+/// earlier than [`trackers::earliest_window_start`] in any zone), so a loader
+/// may drop them. No enabled tracker → an empty span.
 pub fn history_window(rules: &RuleSet, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    use crate::model::ThresholdType::*;
-    let days = |d: i64| chrono::Duration::try_days(d).unwrap_or(chrono::Duration::MAX);
-    let mut from: Option<DateTime<Utc>> = None;
-    for t in rules.attempt_trackers.iter().chain(&rules.message_trackers).filter(|t| t.enabled) {
-        let th = t.threshold as i64;
-        let back = match t.threshold_type {
-            Minute => chrono::Duration::try_minutes(th).unwrap_or(chrono::Duration::MAX),
-            Hour => chrono::Duration::try_hours(th).unwrap_or(chrono::Duration::MAX),
-            Day => days(th.saturating_add(2)),
-            Week => days(th.saturating_mul(7).saturating_add(2)),
-            CurrentDay => days(2),
-            CurrentWeek => days(9),
-            CurrentMonth => days(33),
-        };
-        let start = now.checked_sub_signed(back).unwrap_or(DateTime::<Utc>::MIN_UTC);
-        from = Some(from.map_or(start, |f| f.min(start)));
-    }
+    let from = rules
+        .attempt_trackers
+        .iter()
+        .chain(&rules.message_trackers)
+        .filter(|t| t.enabled)
+        .map(|t| trackers::earliest_window_start(t, now))
+        .min();
     match from {
         Some(f) => (f, now),
         None => (now + chrono::Duration::nanoseconds(1), now),

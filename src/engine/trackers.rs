@@ -146,6 +146,39 @@ fn window(t: &Tracker, zone: Tz, now: DateTime<Utc>) -> Span {
     }
 }
 
+/// The earliest instant [`window`] can start for `t` at `now`, in any zone: a
+/// loader may drop older history, since no window reaches it.
+///
+/// A zone's offset is under 24 h, so its local date is at most a day behind
+/// the UTC date, and its local midnight of a date is less than a day before
+/// that date's UTC midnight (a DST gap at midnight only moves it later). The
+/// calendar windows are therefore bounded by their UTC start one date back,
+/// less a day: two to three days of slack, not the whole month a static
+/// bound would need for `CurrentMonth`.
+pub fn earliest_window_start(t: &Tracker, now: DateTime<Utc>) -> DateTime<Utc> {
+    let th = (t.threshold as i64).min(MAX_DAYS);
+    let earliest_today = time::add_days(now.date_naive(), -1);
+    let first_date = match t.threshold_type {
+        ThresholdType::Minute => {
+            return now.checked_sub_signed(minutes(t.threshold as i64)).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        }
+        ThresholdType::Hour => {
+            return now.checked_sub_signed(hours(t.threshold as i64)).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        }
+        ThresholdType::Day => time::add_days(earliest_today, -(th - 1)),
+        ThresholdType::Week => time::add_days(earliest_today, -(7 * th - 1)),
+        ThresholdType::CurrentDay => earliest_today,
+        ThresholdType::CurrentWeek => time::week_monday(earliest_today),
+        ThresholdType::CurrentMonth => time::month_first(earliest_today),
+    };
+    first_date
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .checked_sub_signed(Duration::days(1))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// When the counted attempt at `a` leaves the window (SPEC §7 restrictionEndTime).
 fn leaves_window(t: &Tracker, zone: Tz, now: DateTime<Utc>, a: DateTime<Utc>) -> DateTime<Utc> {
     let th = (t.threshold as i64).min(MAX_DAYS);
@@ -274,5 +307,70 @@ fn posting(p: &super::history::Postings, id: u32) -> &[u32] {
         &[]
     } else {
         p.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::dto::AttemptTrackerDto;
+
+    fn tracker(threshold_type: &str, threshold: u32) -> Tracker {
+        let dto: AttemptTrackerDto = serde_json::from_value(serde_json::json!({
+            "id": "t", "attemptTrackerName": "t", "typeOfTracker": "Account", "numberOfAttempts": 1,
+            "thresholdType": threshold_type, "threshold": threshold, "contactChannels": ["Voice"]
+        }))
+        .unwrap();
+        Tracker::try_from(&dto).unwrap()
+    }
+
+    const TYPES: [&str; 7] = ["Minute", "Hour", "Day", "Week", "CurrentDay", "CurrentWeek", "CurrentMonth"];
+
+    /// The history loader's bound is below every zone's window start: pruning
+    /// by it never drops a countable attempt. Every IANA zone (Kiritimati at
+    /// +14 h, Etc/GMT+12 at −12 h, zones whose DST starts at midnight), and
+    /// instants on both sides of month and week starts and across a DST change.
+    #[test]
+    fn earliest_window_start_is_below_every_zones_window() {
+        let start = "2026-09-28T00:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let nows: Vec<DateTime<Utc>> = (0..40).map(|k| start + Duration::minutes(k * 2311)).collect();
+        for ty in TYPES {
+            for th in [1, 2, 5] {
+                let t = tracker(ty, th);
+                for &now in &nows {
+                    let bound = earliest_window_start(&t, now);
+                    for zone in chrono_tz::TZ_VARIANTS {
+                        let from = from_nanos(window(&t, zone, now).from);
+                        assert!(bound <= from, "{ty} {th} at {now} in {zone}: bound {bound} > window start {from}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// And it is tight, not a static month: at the G2 as-of (Monday the 2nd,
+    /// 15:00 UTC) CurrentMonth reaches back only to Oct 31 00:00 UTC.
+    #[test]
+    fn earliest_window_start_is_within_days_of_the_window() {
+        let now = "2026-11-02T15:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(earliest_window_start(&tracker("CurrentMonth", 1), now), at("2026-10-31T00:00:00Z"));
+        assert_eq!(earliest_window_start(&tracker("CurrentWeek", 1), now), at("2026-10-25T00:00:00Z"));
+        assert_eq!(earliest_window_start(&tracker("CurrentDay", 1), now), at("2026-10-31T00:00:00Z"));
+        assert_eq!(earliest_window_start(&tracker("Day", 7), now), at("2026-10-25T00:00:00Z"));
+        assert_eq!(earliest_window_start(&tracker("Week", 1), now), at("2026-10-25T00:00:00Z"));
+        assert_eq!(earliest_window_start(&tracker("Hour", 24), now), at("2026-11-01T15:00:00Z"));
+        assert_eq!(earliest_window_start(&tracker("Minute", 90), now), at("2026-11-02T13:30:00Z"));
+        assert!(earliest_window_start(&tracker("Week", 4_000_000_000), now) < at("0001-01-01T00:00:00Z"));
+        // Sliding and day-counted windows: within three days of the latest
+        // zone's start. (CurrentWeek/CurrentMonth can reach a period further
+        // when the UTC date one day back lies in the previous week or month,
+        // as on this Monday: still bounded by that period, not by history.)
+        for ty in ["Minute", "Hour", "Day", "Week", "CurrentDay"] {
+            let t = tracker(ty, 3);
+            let latest = chrono_tz::TZ_VARIANTS.iter().map(|&z| window(&t, z, now).from).max().unwrap();
+            let slack = from_nanos(latest) - earliest_window_start(&t, now);
+            assert!(slack <= Duration::days(3), "{ty}: {slack}");
+        }
     }
 }
