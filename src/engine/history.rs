@@ -367,6 +367,11 @@ impl HistoryBuilder {
         HistoryBuilder { keep_disabled: true, ..Default::default() }
     }
 
+    /// The span of attempt times it keeps, in ns (`None`: all).
+    pub fn window(&self) -> Option<(i64, i64)> {
+        self.window
+    }
+
     /// A fresh group for a parallel loader; hand it back with [`HistoryBuilder::add_group`].
     pub fn new_group(&self) -> StagedGroup {
         StagedGroup { keep_disabled: self.keep_disabled, ..StagedGroup::new(self.window) }

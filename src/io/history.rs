@@ -13,6 +13,7 @@ use arrow_array::{Array, RecordBatch};
 use super::arrow_text::{timestamp_instant, FieldColumn};
 use super::columns::ColumnMap;
 use super::{csv_reader, Format, LoadError};
+use crate::engine::history::StagedGroup;
 use crate::engine::HistoryBuilder;
 use crate::model::Attempt;
 
@@ -148,34 +149,121 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
         (true, Some(tz)) => Some((0..headers.len()).filter(|&i| i != tz).collect()),
         _ => None,
     };
-    let b_ref = &*b;
-    let groups: Vec<_> = src
+    // A run's trackers reach back days; a history file of months written in
+    // time order has whole row groups older than that. Their statistics say
+    // so, and of those rows only the fields a row is checked on (channel,
+    // time, numberType, status: SPEC §11, a bad row stops the run) are read.
+    let reach = match (b.window(), map.idx[4].map(|i| src.schema().field(i).data_type())) {
+        (Some(w), Some(arrow_schema::DataType::Timestamp(unit, _))) if src.is_flat() => Some((w, *unit)),
+        _ => None,
+    };
+    let checked_only: Vec<usize> = CHECKED_FIELDS.iter().filter_map(|&k| map.idx[k]).collect();
+    let parts = Parts { src: &src, builder: b, only: only.as_deref(), checked_only: &checked_only };
+    let groups: Vec<Vec<_>> = src
         .tasks()
         .into_par_iter()
-        .map(|(first, rows, rgs)| {
-            let mut staged = b_ref.new_group_with_capacity(rows);
-            let mut row = first;
-            for batch in src.batches(rgs, only.as_deref())? {
-                let batch = batch?;
-                stage_batch(path, &batch, row, &mut staged)?;
-                row += batch.num_rows();
-            }
-            Ok(staged)
+        .map(|(first, _, rgs)| {
+            let far = |g: usize| match (reach, map.idx[4]) {
+                (Some((window, unit)), Some(time_col)) => out_of_reach(&src, g, time_col, unit, window),
+                _ => false,
+            };
+            parts.stage(first, rgs, far)
         })
         .collect::<Result<_, LoadError>>()?;
-    for g in groups {
+    for g in groups.into_iter().flatten() {
         report.rows += g.rows_read();
         b.add_group(g);
     }
     Ok(())
 }
 
-fn stage_batch(
-    path: &Path,
-    batch: &RecordBatch,
-    first_row: usize,
-    staged: &mut crate::engine::history::StagedGroup,
-) -> Result<(), LoadError> {
+/// What a task of the Parquet loader reads from, and into.
+struct Parts<'s, 'p> {
+    src: &'s super::ParquetSource<'p>,
+    builder: &'s HistoryBuilder,
+    /// The columns read (`None`: all).
+    only: Option<&'s [usize]>,
+    /// The columns of [`CHECKED_FIELDS`].
+    checked_only: &'s [usize],
+}
+
+impl Parts<'_, '_> {
+    /// Stages row groups `rgs` (the first row is `first`, 0-based), reading
+    /// those `far` says are out of reach for their checked fields only, and
+    /// consecutive groups alike in reach together.
+    fn stage(&self, first: usize, rgs: Vec<usize>, far: impl Fn(usize) -> bool) -> Result<Vec<StagedGroup>, LoadError> {
+        let mut runs: Vec<(bool, Vec<usize>, usize)> = Vec::new();
+        for g in rgs {
+            let (far, n) = (far(g), self.src.metadata().row_group(g).num_rows() as usize);
+            match runs.last_mut() {
+                Some(run) if run.0 == far => {
+                    run.1.push(g);
+                    run.2 += n;
+                }
+                _ => runs.push((far, vec![g], n)),
+            }
+        }
+        let mut staged = Vec::new();
+        let mut row = first;
+        for (far, rgs, rows) in runs {
+            if far {
+                let g = self.read(rgs.clone(), Some(self.checked_only), row, 0)?;
+                if g.is_empty() {
+                    staged.push(g);
+                    row += rows;
+                    continue;
+                }
+                // A row was kept: the statistics were wrong. Read it all.
+            }
+            staged.push(self.read(rgs, self.only, row, rows)?);
+            row += rows;
+        }
+        Ok(staged)
+    }
+
+    fn read(
+        &self,
+        rgs: Vec<usize>,
+        cols: Option<&[usize]>,
+        first: usize,
+        rows: usize,
+    ) -> Result<StagedGroup, LoadError> {
+        let mut staged = self.builder.new_group_with_capacity(rows);
+        let mut row = first;
+        for batch in self.src.batches(rgs, cols)? {
+            let batch = batch?;
+            stage_batch(self.src.path(), &batch, row, &mut staged)?;
+            row += batch.num_rows();
+        }
+        Ok(staged)
+    }
+}
+
+/// The fields an attempt is checked on before the window drops it
+/// (positions in `COLUMNS`): contactChannel, timeOfContact, numberType, status.
+const CHECKED_FIELDS: [usize; 4] = [0, 4, 7, 10];
+
+/// Whether row group `g`'s statistics put every time of contact (column
+/// `time_col`, in `unit`) outside `window` (ns). Unknown statistics: no.
+fn out_of_reach(
+    src: &super::ParquetSource<'_>,
+    g: usize,
+    time_col: usize,
+    unit: arrow_schema::TimeUnit,
+    (from, to): (i64, i64),
+) -> bool {
+    use parquet::file::statistics::Statistics;
+    let Some(Statistics::Int64(s)) = src.metadata().row_group(g).column(time_col).statistics() else {
+        return false;
+    };
+    let ns = |v: Option<&i64>| v.and_then(|&v| timestamp_instant(v, unit)).map(crate::engine::history::to_nanos);
+    match (ns(s.min_opt()), ns(s.max_opt())) {
+        (Some(lo), Some(hi)) => hi < from || lo > to,
+        _ => false,
+    }
+}
+
+fn stage_batch(path: &Path, batch: &RecordBatch, first_row: usize, staged: &mut StagedGroup) -> Result<(), LoadError> {
     let headers: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
     let map = ColumnMap::new(&headers, COLUMNS);
     for (i, name) in [(0, "contactChannel"), (4, "timeOfContact")] {
@@ -227,4 +315,142 @@ fn stage_batch(
         staged.push(&a, extra).map_err(|e| LoadError::field(path, format!("row {}", first_row + r + 1), e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use std::sync::Arc;
+
+    const DAY_MS: i64 = 86_400_000;
+    const NOW_MS: i64 = 1_793_718_000_000; // 2026-11-02T15:00:00Z
+
+    /// 12 attempts, oldest first, one every 3.5 days up to an hour ago;
+    /// `bad` replaces row `.0`'s (0-based) channel or status.
+    fn history_batch(bad: Option<(usize, &str, &str)>) -> RecordBatch {
+        let n = 12;
+        let t: Vec<i64> = (0..n).map(|i| NOW_MS - 3_600_000 - (n - 1 - i) as i64 * DAY_MS * 7 / 2).collect();
+        let mut ch: Vec<&str> = (0..n).map(|i| ["Voice", "SMS", "Email"][i % 3]).collect();
+        let mut st: Vec<&str> = (0..n).map(|i| if i % 5 == 4 { "Disabled" } else { "Enabled" }).collect();
+        if let Some((r, field, v)) = bad {
+            match field {
+                "contactChannel" => ch[r] = v,
+                _ => st[r] = v,
+            }
+        }
+        let addr: Vec<String> = (0..n).map(|i| format!("21255501{i:02}")).collect();
+        let acct: Vec<String> = (0..n).map(|i| format!("AC-{}", i % 4)).collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("contactChannel", DataType::Utf8, true),
+            Field::new("contactAddress", DataType::Utf8, true),
+            Field::new("accountNumber", DataType::Utf8, true),
+            Field::new("timeOfContact", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+            Field::new("numberType", DataType::Int64, true),
+            Field::new("status", DataType::Utf8, true),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(ch)),
+            Arc::new(StringArray::from(addr)),
+            Arc::new(StringArray::from(acct)),
+            Arc::new(TimestampMillisecondArray::from(t).with_timezone("UTC")),
+            Arc::new(Int64Array::from(vec![1; n])),
+            Arc::new(StringArray::from(st)),
+        ];
+        RecordBatch::try_new(schema, cols).unwrap()
+    }
+
+    fn write(path: &Path, batch: &RecordBatch, group_rows: usize, stats: bool) {
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group_rows))
+            .set_statistics_enabled(if stats { EnabledStatistics::Chunk } else { EnabledStatistics::None })
+            .build();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), Some(props))
+                .unwrap();
+        w.write(batch).unwrap();
+        w.close().unwrap();
+    }
+
+    /// The window of a run whose trackers reach back 8 days.
+    fn builder() -> HistoryBuilder {
+        let now = chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap();
+        HistoryBuilder::with_window(now - chrono::Duration::days(8), now)
+    }
+
+    fn load(path: &Path) -> Result<crate::engine::History, LoadError> {
+        let mut b = builder();
+        load_parquet(path, &mut b, &mut HistoryLoadReport::default())?;
+        Ok(b.build())
+    }
+
+    /// Row groups of 3 in time order: the statistics put the first three groups
+    /// wholly before the window, and they are read for their checked fields
+    /// only; the history built is the one built from a single row group (whose
+    /// statistics straddle the window) and from a file without statistics.
+    #[test]
+    fn row_groups_out_of_reach_by_their_statistics_build_the_same_history() {
+        let d = tempfile::tempdir().unwrap();
+        let (groups, one, bare) =
+            (d.path().join("g.parquet"), d.path().join("one.parquet"), d.path().join("bare.parquet"));
+        write(&groups, &history_batch(None), 3, true);
+        write(&one, &history_batch(None), 12, true);
+        write(&bare, &history_batch(None), 3, false);
+
+        let src = super::super::ParquetSource::open(&groups, &[]).unwrap();
+        let w = builder().window().unwrap();
+        let reach: Vec<bool> = (0..4).map(|g| out_of_reach(&src, g, 3, TimeUnit::Millisecond, w)).collect();
+        assert_eq!(reach, [true, true, true, false]);
+        let src = super::super::ParquetSource::open(&bare, &[]).unwrap();
+        assert!(!out_of_reach(&src, 0, 3, TimeUnit::Millisecond, w), "no statistics: read it");
+
+        let (a, b, c) = (load(&groups).unwrap(), load(&one).unwrap(), load(&bare).unwrap());
+        // Rows 9..11 are within 8 days (row 9: 7 days 1 h ago); row 9 is Disabled.
+        assert_eq!((a.rows_read, a.disabled, a.skipped), (12, 2, 8));
+        assert_eq!(a.time.len(), 2);
+        for h in [&b, &c] {
+            assert_eq!((h.rows_read, h.disabled, h.skipped), (a.rows_read, a.disabled, a.skipped));
+            assert_eq!((&h.time, &h.channel, &h.acct), (&a.time, &a.channel, &a.acct));
+        }
+    }
+
+    /// Statistics that claim a row group is out of reach when a row of it is
+    /// kept: the group is read again whole, and the history is the same.
+    #[test]
+    fn a_kept_row_in_a_group_said_out_of_reach_gets_the_group_read_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("g.parquet");
+        write(&p, &history_batch(None), 3, true);
+        let src = super::super::ParquetSource::open(&p, &[]).unwrap();
+        let mut b = builder();
+        let checked_only = [0, 3, 4, 5];
+        let parts = Parts { src: &src, builder: &b, only: None, checked_only: &checked_only };
+        let (first, second) =
+            (parts.stage(0, vec![0, 1], |_| true).unwrap(), parts.stage(6, vec![2, 3], |_| true).unwrap());
+        for g in first.into_iter().chain(second) {
+            b.add_group(g);
+        }
+        let (lied, truth) = (b.build(), load(&p).unwrap());
+        assert_eq!((lied.rows_read, lied.disabled, lied.skipped), (12, 2, 8));
+        assert_eq!(
+            (&lied.time, &lied.channel, &lied.acct, &lied.addr),
+            (&truth.time, &truth.channel, &truth.acct, &truth.addr)
+        );
+    }
+
+    /// A bad row in a row group read for its checked fields only still stops
+    /// the load, naming file, row and field (SPEC §11).
+    #[test]
+    fn a_bad_row_out_of_reach_still_stops_the_load() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("h.parquet");
+        for (row, field, value) in [(1, "contactChannel", "Fax"), (4, "status", "Paused")] {
+            write(&p, &history_batch(Some((row, field, value))), 3, true);
+            let e = load(&p).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains("h.parquet") && e.contains(&format!("row {}", row + 1)) && e.contains(field), "{e}");
+            assert!(e.contains(value), "{e}");
+        }
+    }
 }
