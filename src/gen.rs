@@ -2,7 +2,8 @@
 //!
 //! Writes `contacts`, `exclusions` (a national-registry-sized block of
 //! permanent unscoped Voice numbers plus a few thousand exclusions of every
-//! type), `history`, `rules/*.json`, `config.json` and `asof.txt`. Every value
+//! type), `history` (in time order, oldest first, like an attempt log),
+//! `rules/*.json`, `config.json` and `asof.txt`. Every value
 //! is a pure function of (seed, row index), so chunks are generated in
 //! parallel and the output is identical for a given seed whatever the thread
 //! count. A fraction of contacts hits each rule kind.
@@ -499,7 +500,11 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
             };
             ch.push(channel);
             addr.push(if channel == "Email" { w.email(a) } else { w.phone(a, (y >> 8) % 2).to_string() });
-            t.push(asof_ms - ((y >> 12) % span_ms as u64) as i64 - 1000);
+            // Oldest first, as a dialer's log is appended: row i's time is in
+            // the i-th of H equal slots of the 45 days, at a seeded offset.
+            let slot = span_ms as u64 / o.history.max(1);
+            let start = (i as u128 * span_ms as u128 / o.history.max(1) as u128) as i64;
+            t.push(asof_ms - 1000 - span_ms + start + ((y >> 12) % slot.max(1)) as i64);
             let mut r = ((y >> 40) % 100) as u32;
             let mut d = "NoAnswer";
             for (name, wt) in DISPOSITIONS {
