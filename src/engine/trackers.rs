@@ -59,7 +59,7 @@ impl RecordKeys {
 
 /// Warms the cache for the tracker counts of `recs`: batch evaluates records
 /// in small groups, and a count starts with a chain of dependent misses (key
-/// table, list offsets, the list's newest entry, that attempt's time). Issued
+/// table slot, list offsets, the list's newest entry, that attempt's time). Issued
 /// stage by stage for the whole group, the misses overlap instead of being
 /// paid one after another. Only a hint: answers do not change.
 ///
@@ -67,6 +67,11 @@ impl RecordKeys {
 /// evaluations to use instead of looking them up again.
 pub fn prefetch(h: &History, recs: &[Record], keys: &mut Vec<RecordKeys>) {
     keys.clear();
+    for rec in recs {
+        h.customers.prefetch(&rec.customer);
+        h.addresses.prefetch(&rec.address);
+        h.accounts.prefetch(&rec.account);
+    }
     keys.extend(recs.iter().map(|rec| RecordKeys::new(h, rec)));
     let lists = [&h.by_cust, &h.by_addr, &h.by_acct];
     let each = |hint: &dyn Fn(&super::history::Postings, u32)| {
