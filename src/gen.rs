@@ -473,6 +473,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
         utf8("status"),
     ]));
     let span_ms = 45 * day;
+    let slot = span_ms as u64 / o.history.max(1);
     write_chunks(&o.out.join(format!("history.{ext}")), schema.clone(), o.csv, o.history, |s, e| {
         let n = (e - s) as usize;
         let (mut ch, mut addr, mut cu, mut ac, mut t, mut tz, mut disp, mut nt, mut pu, mut geo, mut st) = (
@@ -502,7 +503,6 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
             addr.push(if channel == "Email" { w.email(a) } else { w.phone(a, (y >> 8) % 2).to_string() });
             // Oldest first, as a dialer's log is appended: row i's time is in
             // the i-th of H equal slots of the 45 days, at a seeded offset.
-            let slot = span_ms as u64 / o.history.max(1);
             let start = (i as u128 * span_ms as u128 / o.history.max(1) as u128) as i64;
             t.push(asof_ms - 1000 - span_ms + start + ((y >> 12) % slot.max(1)) as i64);
             let mut r = ((y >> 40) % 100) as u32;

@@ -271,16 +271,14 @@ struct Splitter {
 
 impl Splitter {
     fn new(at: usize, rows: &CsvRows) -> Splitter {
-        let mut sp = Splitter {
+        Splitter {
             row_start: at,
-            row_fields: 0,
+            row_fields: rows.ends.len(),
             field_start: at,
             field_quoted: false,
             canonical: true,
             unescape: Vec::new(),
-        };
-        sp.start_row(at, rows);
-        sp
+        }
     }
 
     fn start_row(&mut self, at: usize, rows: &CsvRows) {

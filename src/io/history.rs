@@ -153,8 +153,11 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
     // time order has whole row groups older than that. Their statistics say
     // so, and of those rows only the fields a row is checked on (channel,
     // time, numberType, status: SPEC §11, a bad row stops the run) are read.
-    let reach = match (b.window(), map.idx[4].map(|i| src.schema().field(i).data_type())) {
-        (Some(w), Some(arrow_schema::DataType::Timestamp(unit, _))) if src.is_flat() => Some((w, *unit)),
+    let reach = match (b.window(), map.idx[4]) {
+        (Some(w), Some(time_col)) if src.is_flat() => match src.schema().field(time_col).data_type() {
+            arrow_schema::DataType::Timestamp(unit, _) => Some((w, *unit, time_col)),
+            _ => None,
+        },
         _ => None,
     };
     let checked_only: Vec<usize> = CHECKED_FIELDS.iter().filter_map(|&k| map.idx[k]).collect();
@@ -163,10 +166,7 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
         .tasks()
         .into_par_iter()
         .map(|(first, _, rgs)| {
-            let far = |g: usize| match (reach, map.idx[4]) {
-                (Some((window, unit)), Some(time_col)) => out_of_reach(&src, g, time_col, unit, window),
-                _ => false,
-            };
+            let far = |g: usize| reach.is_some_and(|(window, unit, col)| out_of_reach(&src, g, col, unit, window));
             parts.stage(first, rgs, far)
         })
         .collect::<Result<_, LoadError>>()?;
