@@ -287,6 +287,17 @@ impl StagedGroup {
         self.rows_read
     }
 
+    /// Counts `rows` attempts that a loader checked without staging them,
+    /// all outside the window (so none is kept), `disabled` of them Disabled:
+    /// the counts [`Self::push`] would have made for them.
+    pub fn add_checked_out_of_window(&mut self, rows: usize, disabled: usize) {
+        debug_assert!(self.window.is_some() && disabled <= rows);
+        self.rows_read += rows;
+        self.disabled += disabled;
+        // push counts a Disabled attempt as disabled only, unless it keeps them
+        self.skipped += if self.keep_disabled { rows } else { rows - disabled };
+    }
+
     /// Validates and adds one attempt; `extra_geocodes` carries list-typed geocodes.
     /// `Err` names the field of a bad row (SPEC §11: it stops the run).
     pub fn push<'a>(

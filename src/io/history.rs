@@ -161,7 +161,20 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
         _ => None,
     };
     let checked_only: Vec<usize> = CHECKED_FIELDS.iter().filter_map(|&k| map.idx[k]).collect();
-    let parts = Parts { src: &src, builder: b, only: only.as_deref(), checked_only: &checked_only };
+    // Out of reach, a group is best checked from its pages (see Parts::checked_by_pages):
+    // possible when numberType is absent or an integer column (any integer is valid).
+    let int_or_absent = |k: usize| {
+        map.idx[k].is_none_or(|i| {
+            matches!(src.schema().field(i).data_type(), arrow_schema::DataType::Int64 | arrow_schema::DataType::Int32)
+        })
+    };
+    let by_pages = match (reach, map.idx[0]) {
+        (Some((window, unit, time)), Some(channel)) if int_or_absent(7) => {
+            Some(PageChecked { channel, time, unit, window, status: map.idx[10] })
+        }
+        _ => None,
+    };
+    let parts = Parts { src: &src, builder: b, only: only.as_deref(), checked_only: &checked_only, by_pages };
     let groups: Vec<Vec<_>> = src
         .tasks()
         .into_par_iter()
@@ -185,6 +198,20 @@ struct Parts<'s, 'p> {
     only: Option<&'s [usize]>,
     /// The columns of [`CHECKED_FIELDS`].
     checked_only: &'s [usize],
+    /// How groups out of reach are checked from their pages, when they can be.
+    by_pages: Option<PageChecked>,
+}
+
+/// The columns (header positions) and window with which a row group out of
+/// reach is checked from its pages ([`Parts::checked_by_pages`]).
+#[derive(Debug, Clone, Copy)]
+struct PageChecked {
+    channel: usize,
+    time: usize,
+    unit: arrow_schema::TimeUnit,
+    /// The window (ns) of the run.
+    window: (i64, i64),
+    status: Option<usize>,
 }
 
 impl Parts<'_, '_> {
@@ -205,7 +232,23 @@ impl Parts<'_, '_> {
         }
         let mut staged = Vec::new();
         let mut row = first;
-        for (far, rgs, rows) in runs {
+        let mut checked = self.builder.new_group();
+        for (far, mut rgs, mut rows) in runs {
+            if far && self.by_pages.is_some() {
+                // groups checked from their pages are counted, up to the first that is not:
+                // from there on the run is read (its first row numbers errors)
+                let mut done = 0;
+                for &g in &rgs {
+                    let Some(disabled) = self.checked_by_pages(g)? else { break };
+                    let n = self.src.metadata().row_group(g).num_rows() as usize;
+                    checked.add_checked_out_of_window(n, disabled);
+                    (row, rows, done) = (row + n, rows - n, done + 1);
+                }
+                rgs.drain(..done);
+                if rgs.is_empty() {
+                    continue;
+                }
+            }
             if far {
                 let g = self.read(rgs.clone(), Some(self.checked_only), row, 0)?;
                 if g.is_empty() {
@@ -218,7 +261,73 @@ impl Parts<'_, '_> {
             staged.push(self.read(rgs, self.only, row, rows)?);
             row += rows;
         }
+        staged.push(checked);
         Ok(staged)
+    }
+
+    /// Checks row group `g`, out of reach by its statistics, from its pages
+    /// alone, without decoding rows into Arrow arrays: every time of contact
+    /// (each value) outside the window, no null channel or time (by the
+    /// statistics), every channel valid (the dictionary's values, or each
+    /// value), every status valid (each value; the Disabled ones counted);
+    /// numberType, if present, is an integer column, where any value is
+    /// valid. `Some(disabled)` when all holds. `None` when anything does not
+    /// or the layout is another (a dictionary-encoded status, nulls or a
+    /// dictionary in the time column): the caller reads the group's rows,
+    /// which also names a bad row. In the generated 50M-attempt history,
+    /// reading the rows of the groups out of reach was 4 s of the load.
+    fn checked_by_pages(&self, g: usize) -> Result<Option<usize>, LoadError> {
+        use super::PageWalk;
+        let Some(c) = self.by_pages else { return Ok(None) };
+        let rg = self.src.metadata().row_group(g);
+        let no_nulls = |col: usize| rg.column(col).statistics().and_then(|s| s.null_count_opt()) == Some(0);
+        if !no_nulls(c.channel) || !no_nulls(c.time) {
+            return Ok(None);
+        }
+        let (from, to) = c.window;
+        // v units after the epoch are v·k ns (an instant chrono reads the same way);
+        // a product past i64 (centuries away) leaves the group to the row reader
+        let k: i64 = match c.unit {
+            arrow_schema::TimeUnit::Second => 1_000_000_000,
+            arrow_schema::TimeUnit::Millisecond => 1_000_000,
+            arrow_schema::TimeUnit::Microsecond => 1_000,
+            arrow_schema::TimeUnit::Nanosecond => 1,
+        };
+        let outside = |v: i64| v.checked_mul(k).is_some_and(|t| t < from || t > to);
+        if self.src.plain_i64_values(g, c.time, outside)? != Some(true) {
+            return Ok(None);
+        }
+        // a column of a few distinct spellings: each is judged once
+        let mut channels = Judged::default();
+        let channel_ok = |v: &[u8]| {
+            channels
+                .judge(v, |s| {
+                    Attempt { contact_channel: Some(s), ..Attempt::default() }.channel().is_ok().then_some(())
+                })
+                .is_some()
+        };
+        let walk = PageWalk { nulls: false, dictionary: true };
+        if self.src.page_text_values(g, c.channel, walk, channel_ok)? != Some(true) {
+            return Ok(None);
+        }
+        let mut disabled = 0;
+        if let Some(col) = c.status {
+            let mut statuses = Judged::default();
+            let walk = PageWalk { nulls: true, dictionary: false };
+            let status_ok = |v: &[u8]| match statuses
+                .judge(v, |s| Attempt { status: Some(s), ..Attempt::default() }.enabled().ok())
+            {
+                Some(enabled) => {
+                    disabled += usize::from(!enabled);
+                    true
+                }
+                None => false,
+            };
+            if self.src.page_text_values(g, col, walk, status_ok)? != Some(true) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(disabled))
     }
 
     fn read(
@@ -236,6 +345,27 @@ impl Parts<'_, '_> {
             row += batch.num_rows();
         }
         Ok(staged)
+    }
+}
+
+/// The verdicts on the last few distinct values of a low-cardinality text
+/// column, so that a page of "Enabled"s is parsed once, not per row.
+#[derive(Default)]
+struct Judged<T> {
+    seen: Vec<(Box<[u8]>, T)>,
+}
+
+impl<T: Copy> Judged<T> {
+    /// `judge`'s verdict on `v` as text (`None` if not UTF-8 or judged bad).
+    fn judge(&mut self, v: &[u8], judge: impl Fn(&str) -> Option<T>) -> Option<T> {
+        if let Some((_, t)) = self.seen.iter().find(|(k, _)| **k == *v) {
+            return Some(*t);
+        }
+        let t = judge(std::str::from_utf8(v).ok()?)?;
+        if self.seen.len() < 8 {
+            self.seen.push((v.into(), t));
+        }
+        Some(t)
     }
 }
 
@@ -357,16 +487,45 @@ mod tests {
             Arc::new(StringArray::from(acct)),
             Arc::new(TimestampMillisecondArray::from(t).with_timezone("UTC")),
             Arc::new(Int64Array::from(vec![1; n])),
-            Arc::new(StringArray::from(st)),
+            // row 6 has no status: Enabled
+            Arc::new(StringArray::from_iter(st.into_iter().enumerate().map(|(i, v)| (i != 6).then_some(v)))),
         ];
         RecordBatch::try_new(schema, cols).unwrap()
     }
 
+    /// How a test file lays out its pages.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Layout {
+        /// parquet's default: every column dictionary-encoded, v1 pages
+        Dictionary,
+        /// no dictionaries (as `scrub gen` writes), v1 pages
+        Plain,
+        /// no dictionaries, v2 pages, PLAIN
+        PlainV2,
+        /// the channel dictionary-encoded, the status not
+        DictionaryChannel,
+    }
+    const LAYOUTS: [Layout; 4] = [Layout::Dictionary, Layout::Plain, Layout::PlainV2, Layout::DictionaryChannel];
+
     fn write(path: &Path, batch: &RecordBatch, group_rows: usize, stats: bool) {
-        let props = WriterProperties::builder()
+        write_as(path, batch, group_rows, stats, Layout::Dictionary)
+    }
+
+    fn write_as(path: &Path, batch: &RecordBatch, group_rows: usize, stats: bool, layout: Layout) {
+        use parquet::file::properties::WriterVersion;
+        use parquet::schema::types::ColumnPath;
+        let mut props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(group_rows))
             .set_statistics_enabled(if stats { EnabledStatistics::Chunk } else { EnabledStatistics::None })
-            .build();
+            .set_dictionary_enabled(layout == Layout::Dictionary);
+        if layout == Layout::PlainV2 {
+            // v2 writers fall back to delta encodings unless told otherwise
+            props = props.set_writer_version(WriterVersion::PARQUET_2_0).set_encoding(parquet::basic::Encoding::PLAIN);
+        }
+        if layout == Layout::DictionaryChannel {
+            props = props.set_column_dictionary_enabled(ColumnPath::from("contactChannel"), true);
+        }
+        let props = props.build();
         let mut w =
             parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), Some(props))
                 .unwrap();
@@ -392,12 +551,18 @@ mod tests {
     /// statistics straddle the window) and from a file without statistics.
     #[test]
     fn row_groups_out_of_reach_by_their_statistics_build_the_same_history() {
+        for layout in LAYOUTS {
+            same_history_whatever_the_reach(layout);
+        }
+    }
+
+    fn same_history_whatever_the_reach(layout: Layout) {
         let d = tempfile::tempdir().unwrap();
         let (groups, one, bare) =
             (d.path().join("g.parquet"), d.path().join("one.parquet"), d.path().join("bare.parquet"));
-        write(&groups, &history_batch(None), 3, true);
-        write(&one, &history_batch(None), 12, true);
-        write(&bare, &history_batch(None), 3, false);
+        write_as(&groups, &history_batch(None), 3, true, layout);
+        write_as(&one, &history_batch(None), 12, true, layout);
+        write_as(&bare, &history_batch(None), 3, false, layout);
 
         let src = super::super::ParquetSource::open(&groups, &[]).unwrap();
         let w = builder().window().unwrap();
@@ -408,12 +573,68 @@ mod tests {
 
         let (a, b, c) = (load(&groups).unwrap(), load(&one).unwrap(), load(&bare).unwrap());
         // Rows 9..11 are within 8 days (row 9: 7 days 1 h ago); row 9 is Disabled.
-        assert_eq!((a.rows_read, a.disabled, a.skipped), (12, 2, 8));
+        assert_eq!((a.rows_read, a.disabled, a.skipped), (12, 2, 8), "{layout:?}");
         assert_eq!(a.time.len(), 2);
         for h in [&b, &c] {
-            assert_eq!((h.rows_read, h.disabled, h.skipped), (a.rows_read, a.disabled, a.skipped));
-            assert_eq!((&h.time, &h.channel, &h.acct), (&a.time, &a.channel, &a.acct));
+            assert_eq!((h.rows_read, h.disabled, h.skipped), (a.rows_read, a.disabled, a.skipped), "{layout:?}");
+            assert_eq!((&h.time, &h.channel, &h.acct), (&a.time, &a.channel, &a.acct), "{layout:?}");
         }
+    }
+
+    /// The parts of a loader of `src` as `load` makes them (window of [`builder`]).
+    fn parts_of<'s, 'p>(src: &'s super::super::ParquetSource<'p>, b: &'s HistoryBuilder) -> Parts<'s, 'p> {
+        let (window, unit) = (b.window().unwrap(), TimeUnit::Millisecond);
+        let by_pages = Some(PageChecked { channel: 0, time: 3, unit, window, status: Some(5) });
+        Parts { src, builder: b, only: None, checked_only: &[0, 3, 4, 5], by_pages }
+    }
+
+    /// Groups out of reach are checked from their pages when the time and the
+    /// status are plain-encoded (the channel may have a dictionary), counting
+    /// the Disabled rows; a dictionary-encoded status, a group with a row in
+    /// the window, or a bad channel or status leaves the group to be read.
+    #[test]
+    fn groups_out_of_reach_are_checked_from_their_pages() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("h.parquet");
+        let b = builder();
+        for layout in LAYOUTS {
+            write_as(&p, &history_batch(None), 3, true, layout);
+            let src = super::super::ParquetSource::open(&p, &[]).unwrap();
+            let parts = parts_of(&src, &b);
+            let checked: Vec<Option<usize>> = (0..4).map(|g| parts.checked_by_pages(g).unwrap()).collect();
+            // rows 4 and 9 are Disabled; row 6 has no status; group 3 (rows 9..11) is in the window
+            let expected = match layout {
+                Layout::Dictionary => vec![None; 4],
+                _ => vec![Some(0), Some(1), Some(0), None],
+            };
+            assert_eq!(checked, expected, "{layout:?}");
+        }
+        for (row, field, value) in [(1, "contactChannel", "Fax"), (4, "status", "Paused"), (2, "contactChannel", " ")] {
+            write_as(&p, &history_batch(Some((row, field, value))), 3, true, Layout::DictionaryChannel);
+            let src = super::super::ParquetSource::open(&p, &[]).unwrap();
+            let parts = parts_of(&src, &b);
+            let checked: Vec<Option<usize>> = (0..3).map(|g| parts.checked_by_pages(g).unwrap()).collect();
+            let mut expected = vec![Some(0), Some(1), Some(0)];
+            expected[row / 3] = None;
+            assert_eq!(checked, expected, "{field} {value:?}");
+        }
+    }
+
+    /// A loader's stage over groups out of reach counts what it checked from
+    /// pages and reads the rest, numbering rows from the first group it reads.
+    #[test]
+    fn a_run_checked_from_pages_up_to_a_bad_group_names_the_right_row() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("h.parquet");
+        write_as(&p, &history_batch(Some((7, "status", "Paused"))), 3, true, Layout::Plain);
+        let src = super::super::ParquetSource::open(&p, &[]).unwrap();
+        let b = builder();
+        let parts = parts_of(&src, &b);
+        let e = parts.stage(0, vec![0, 1, 2], |_| true).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("row 8") && e.contains("status") && e.contains("Paused"), "{e}");
+        let staged = parts.stage(0, vec![0, 1], |_| true).unwrap();
+        let rows: usize = staged.iter().map(|g| g.rows_read()).sum();
+        assert_eq!((rows, staged.iter().all(|g| g.is_empty())), (6, true));
     }
 
     /// Statistics that claim a row group is out of reach when a row of it is
@@ -426,7 +647,7 @@ mod tests {
         let src = super::super::ParquetSource::open(&p, &[]).unwrap();
         let mut b = builder();
         let checked_only = [0, 3, 4, 5];
-        let parts = Parts { src: &src, builder: &b, only: None, checked_only: &checked_only };
+        let parts = Parts { src: &src, builder: &b, only: None, checked_only: &checked_only, by_pages: None };
         let (first, second) =
             (parts.stage(0, vec![0, 1], |_| true).unwrap(), parts.stage(6, vec![2, 3], |_| true).unwrap());
         for g in first.into_iter().chain(second) {
@@ -446,8 +667,10 @@ mod tests {
     fn a_bad_row_out_of_reach_still_stops_the_load() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("h.parquet");
-        for (row, field, value) in [(1, "contactChannel", "Fax"), (4, "status", "Paused")] {
-            write(&p, &history_batch(Some((row, field, value))), 3, true);
+        for ((row, field, value), layout) in
+            [(1, "contactChannel", "Fax"), (4, "status", "Paused")].into_iter().flat_map(|b| LAYOUTS.map(|l| (b, l)))
+        {
+            write_as(&p, &history_batch(Some((row, field, value))), 3, true, layout);
             let e = load(&p).map(|_| ()).unwrap_err().to_string();
             assert!(e.contains("h.parquet") && e.contains(&format!("row {}", row + 1)) && e.contains(field), "{e}");
             assert!(e.contains(value), "{e}");

@@ -105,6 +105,36 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
     crate::model::Config::try_from(&dto).map_err(|e| LoadError::field(path, "configuration", e))
 }
 
+/// A PLAIN data page's layout: (buffer, number of values including nulls,
+/// where the values start, nulls if the page says: v2 pages do, v1 pages
+/// do not). `None` for other pages and encodings. In a v1 page of an
+/// optional column the definition levels come first, RLE with a 4-byte
+/// length; a v2 page keeps its levels apart, ahead of the values.
+fn plain_values(page: &parquet::column::page::Page, optional: bool) -> Option<(&[u8], u32, usize, Option<u32>)> {
+    use parquet::basic::Encoding;
+    use parquet::column::page::Page;
+    match page {
+        Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, def_level_encoding, .. } => {
+            let at = match (optional, def_level_encoding) {
+                (false, _) => 0,
+                (true, Encoding::RLE) if buf.len() >= 4 => 4 + u32::from_le_bytes(buf[..4].try_into().ok()?) as usize,
+                _ => return None,
+            };
+            Some((buf, *num_values, at, None))
+        }
+        Page::DataPageV2 {
+            buf,
+            num_values,
+            encoding: Encoding::PLAIN,
+            num_nulls,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            ..
+        } => Some((buf, *num_values, (*def_levels_byte_len + *rep_levels_byte_len) as usize, Some(*num_nulls))),
+        _ => None,
+    }
+}
+
 /// A Parquet file's footer, parsed once, and readers over runs of its row
 /// groups. Text columns named in `dictionary` are read as dictionary arrays
 /// (codes into the file's own dictionary): for a low-cardinality column of a
@@ -113,6 +143,15 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
 pub struct ParquetSource<'a> {
     path: &'a Path,
     meta: parquet::arrow::arrow_reader::ArrowReaderMetadata,
+}
+
+/// Which chunk layouts [`ParquetSource::page_text_values`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct PageWalk {
+    /// Chunks that may hold nulls (they are skipped).
+    pub nulls: bool,
+    /// Dictionary-encoded chunks, by their dictionary's values.
+    pub dictionary: bool,
 }
 
 impl<'a> ParquetSource<'a> {
@@ -200,6 +239,23 @@ impl<'a> ParquetSource<'a> {
         &self,
         g: usize,
         col: usize,
+        each: impl FnMut(&[u8]) -> bool,
+    ) -> Result<Option<bool>, LoadError> {
+        self.page_text_values(g, col, PageWalk { nulls: false, dictionary: false }, each)
+    }
+
+    /// [`Self::plain_text_values`], reading more layouts as `walk` allows:
+    /// with `nulls`, a chunk that may hold nulls (each page's values are
+    /// walked to its end; nulls are not handed over); with `dictionary`, a
+    /// dictionary-encoded chunk hands over its dictionary's values (each
+    /// distinct value once, whether or not a row uses it) and skips the
+    /// pages that only index it, while PLAIN pages after a dictionary
+    /// (a writer's fallback) are walked value by value.
+    pub fn page_text_values(
+        &self,
+        g: usize,
+        col: usize,
+        walk: PageWalk,
         mut each: impl FnMut(&[u8]) -> bool,
     ) -> Result<Option<bool>, LoadError> {
         use parquet::basic::{Encoding, Type};
@@ -211,62 +267,119 @@ impl<'a> ParquetSource<'a> {
         let chunk = rg.column(col);
         let descr = chunk.column_descr();
         let no_nulls = chunk.statistics().and_then(|s| s.null_count_opt()) == Some(0) || descr.max_def_level() == 0;
-        if chunk.column_type() != Type::BYTE_ARRAY || descr.max_rep_level() != 0 || !no_nulls {
+        if chunk.column_type() != Type::BYTE_ARRAY || descr.max_rep_level() != 0 || !(no_nulls || walk.nulls) {
             return Ok(None);
         }
-        let bad = |e: &dyn std::fmt::Display| LoadError::file(self.path, format!("unreadable Parquet: {e}"));
-        let file = std::fs::File::open(self.path).map_err(|e| LoadError::io(self.path, e))?;
-        let mut pages = parquet::file::serialized_reader::SerializedPageReader::new(
-            std::sync::Arc::new(file),
-            chunk,
-            rg.num_rows() as usize,
-            None,
-        )
-        .map_err(|e| bad(&e))?;
+        // Without nulls every page holds exactly its `num_values` values, which is checked.
+        let exact = no_nulls;
+        let bad = |e: &dyn std::fmt::Display| self.unreadable(e);
+        let mut pages = self.pages(g, col)?;
         let optional = descr.max_def_level() > 0;
+        let is_dict = |e: &Encoding| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
+        let mut dictionary_seen = false;
         while let Some(page) = pages.get_next_page().map_err(|e| bad(&e))? {
-            let (buf, n, values_at) = match &page {
-                Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, def_level_encoding, .. } => {
-                    // v1: the definition levels come first, RLE with a 4-byte length
-                    let at = match (optional, def_level_encoding) {
-                        (false, _) => 0,
-                        (true, Encoding::RLE) if buf.len() >= 4 => {
-                            4 + u32::from_le_bytes(buf[..4].try_into().expect("4 bytes")) as usize
-                        }
-                        _ => return Ok(None),
-                    };
-                    (buf, *num_values, at)
+            let (buf, n, values_at, exact): (&[u8], u32, usize, bool) = match &page {
+                Page::DictionaryPage { buf, num_values, encoding, .. }
+                    if walk.dictionary && matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) =>
+                {
+                    dictionary_seen = true;
+                    (buf, *num_values, 0, true)
                 }
-                Page::DataPageV2 {
-                    buf,
-                    num_values,
-                    encoding: Encoding::PLAIN,
-                    num_nulls: 0,
-                    def_levels_byte_len,
-                    rep_levels_byte_len,
-                    ..
-                } => (buf, *num_values, (*def_levels_byte_len + *rep_levels_byte_len) as usize),
-                _ => return Ok(None), // dictionary or delta encodings, nulls in a v2 page
+                Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. }
+                    if dictionary_seen && is_dict(encoding) =>
+                {
+                    continue; // indexes into the dictionary already handed over
+                }
+                _ => match plain_values(&page, optional) {
+                    Some((buf, n, at, Some(0))) => (buf, n, at, true),
+                    Some((buf, n, at, Some(_))) if walk.nulls => (buf, n, at, false),
+                    Some((buf, n, at, None)) => (buf, n, at, exact),
+                    _ => return Ok(None), // dictionary or delta encodings, nulls in a v2 page
+                },
             };
+            let ends_inside = || bad(&format!("row group {g}: a page ends inside a value"));
             let mut at = values_at;
-            for _ in 0..n {
+            let mut count = 0u32;
+            while if exact { count < n } else { at < buf.len() } {
                 let len = buf
                     .get(at..at + 4)
                     .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-                    .ok_or_else(|| bad(&format!("row group {g}: a page ends inside a value")))?;
-                let v = buf
-                    .get(at + 4..at + 4 + len)
-                    .ok_or_else(|| bad(&format!("row group {g}: a page ends inside a value")))?;
+                    .ok_or_else(ends_inside)?;
+                let v = buf.get(at + 4..at + 4 + len).ok_or_else(ends_inside)?;
                 if !each(v) {
                     return Ok(Some(false));
                 }
                 at += 4 + len;
+                count += 1;
             }
-            if at != buf.len() {
+            if at != buf.len() || count > n {
                 return Err(bad(&format!("row group {g}: a page holds more than its {n} values")));
             }
         }
         Ok(Some(true))
+    }
+
+    /// Hands every value of INT64 column `col` in row group `g` to `each`,
+    /// straight from the decompressed pages, when the column is flat and
+    /// every page is PLAIN-encoded and holds no null. `Ok(None)` for any
+    /// other layout (the caller reads the rows instead); `Ok(Some(false))`
+    /// as soon as `each` returns `false`.
+    pub fn plain_i64_values(
+        &self,
+        g: usize,
+        col: usize,
+        mut each: impl FnMut(i64) -> bool,
+    ) -> Result<Option<bool>, LoadError> {
+        use parquet::basic::Type;
+        use parquet::column::page::PageReader;
+        let rg = self.metadata().row_group(g);
+        if !self.is_flat() || col >= rg.num_columns() {
+            return Ok(None);
+        }
+        let chunk = rg.column(col);
+        let descr = chunk.column_descr();
+        if chunk.column_type() != Type::INT64 || descr.max_rep_level() != 0 {
+            return Ok(None);
+        }
+        let mut pages = self.pages(g, col)?;
+        let optional = descr.max_def_level() > 0;
+        while let Some(page) = pages.get_next_page().map_err(|e| self.unreadable(&e))? {
+            let Some((buf, n, at, nulls)) = plain_values(&page, optional) else {
+                return Ok(None);
+            };
+            // without nulls the values fill the rest of the page exactly
+            let values = &buf[at.min(buf.len())..];
+            if nulls.is_some_and(|k| k > 0) || values.len() != n as usize * 8 {
+                return Ok(None);
+            }
+            for v in values.chunks_exact(8) {
+                if !each(i64::from_le_bytes(v.try_into().expect("8 bytes"))) {
+                    return Ok(Some(false));
+                }
+            }
+        }
+        Ok(Some(true))
+    }
+
+    fn unreadable(&self, e: &dyn std::fmt::Display) -> LoadError {
+        LoadError::file(self.path, format!("unreadable Parquet: {e}"))
+    }
+
+    /// The pages of column chunk `col` of row group `g`, decompressed.
+    fn pages(
+        &self,
+        g: usize,
+        col: usize,
+    ) -> Result<parquet::file::serialized_reader::SerializedPageReader<std::fs::File>, LoadError> {
+        let rg = self.metadata().row_group(g);
+        let file = std::fs::File::open(self.path).map_err(|e| LoadError::io(self.path, e))?;
+        parquet::file::serialized_reader::SerializedPageReader::new(
+            std::sync::Arc::new(file),
+            rg.column(col),
+            rg.num_rows() as usize,
+            None,
+        )
+        .map_err(|e| self.unreadable(&e))
     }
 
     /// The record batches (of 65,536 rows) of `row_groups`, with every column
