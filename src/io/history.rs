@@ -174,7 +174,19 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
         }
         _ => None,
     };
-    let parts = Parts { src: &src, builder: b, only: only.as_deref(), checked_only: &checked_only, by_pages };
+    // A dictionary-encoded status is counted from its indexes, read as a dictionary array.
+    let status_src = match (by_pages, map.idx[10]) {
+        (Some(_), Some(i)) => Some(super::ParquetSource::open(path, &[headers[i].as_str()])?),
+        _ => None,
+    };
+    let parts = Parts {
+        src: &src,
+        builder: b,
+        only: only.as_deref(),
+        checked_only: &checked_only,
+        by_pages,
+        status_src: status_src.as_ref(),
+    };
     let groups: Vec<Vec<_>> = src
         .tasks()
         .into_par_iter()
@@ -200,6 +212,8 @@ struct Parts<'s, 'p> {
     checked_only: &'s [usize],
     /// How groups out of reach are checked from their pages, when they can be.
     by_pages: Option<PageChecked>,
+    /// The file again, its status column read as a dictionary array.
+    status_src: Option<&'s super::ParquetSource<'p>>,
 }
 
 /// The columns (header positions) and window with which a row group out of
@@ -312,11 +326,11 @@ impl Parts<'_, '_> {
         }
         let mut disabled = 0;
         if let Some(col) = c.status {
+            // with a dictionary, the values walked are its entries (and any plain pages after it)
+            let dictionary = rg.column(col).dictionary_page_offset().is_some();
             let mut statuses = Judged::default();
-            let walk = PageWalk { nulls: true, dictionary: false };
-            let status_ok = |v: &[u8]| match statuses
-                .judge(v, |s| Attempt { status: Some(s), ..Attempt::default() }.enabled().ok())
-            {
+            let walk = PageWalk { nulls: true, dictionary };
+            let status_ok = |v: &[u8]| match statuses.judge(v, status_enabled) {
                 Some(enabled) => {
                     disabled += usize::from(!enabled);
                     true
@@ -326,8 +340,39 @@ impl Parts<'_, '_> {
             if self.src.page_text_values(g, col, walk, status_ok)? != Some(true) {
                 return Ok(None);
             }
+            if dictionary && disabled > 0 {
+                // some entry says Disabled: count the rows from the indexes
+                match self.disabled_rows(g, col)? {
+                    Some(n) => disabled = n,
+                    None => return Ok(None),
+                }
+            }
         }
         Ok(Some(disabled))
+    }
+
+    /// The Disabled rows of row group `g` by its status column `col` read as
+    /// a dictionary array (each entry judged once); `None` if it is not read
+    /// as one or an entry is not a valid status.
+    fn disabled_rows(&self, g: usize, col: usize) -> Result<Option<usize>, LoadError> {
+        use arrow_array::cast::AsArray;
+        let Some(src) = self.status_src else { return Ok(None) };
+        let mut rows = 0;
+        for batch in src.batches(vec![g], Some(&[col]))? {
+            let batch = batch?;
+            let Some(dict) = batch.column(0).as_any_dictionary_opt() else { return Ok(None) };
+            let Ok(values) = super::arrow_text::to_text(dict.values()) else { return Ok(None) };
+            let mut entry_disabled = Vec::with_capacity(values.len());
+            for i in 0..values.len() {
+                match values.is_null(i).then_some(true).or_else(|| status_enabled(values.value(i))) {
+                    Some(enabled) => entry_disabled.push(!enabled),
+                    None => return Ok(None),
+                }
+            }
+            let keys = dict.normalized_keys();
+            rows += (0..dict.len()).filter(|&r| dict.is_valid(r) && entry_disabled[keys[r]]).count();
+        }
+        Ok(Some(rows))
     }
 
     fn read(
@@ -346,6 +391,12 @@ impl Parts<'_, '_> {
         }
         Ok(staged)
     }
+}
+
+/// Whether a status text is Enabled (`None`: not a valid status), as
+/// [`Attempt::enabled`] reads it.
+fn status_enabled(s: &str) -> Option<bool> {
+    Attempt { status: Some(s), ..Attempt::default() }.enabled().ok()
 }
 
 /// The verdicts on the last few distinct values of a low-cardinality text
@@ -582,16 +633,25 @@ mod tests {
     }
 
     /// The parts of a loader of `src` as `load` makes them (window of [`builder`]).
-    fn parts_of<'s, 'p>(src: &'s super::super::ParquetSource<'p>, b: &'s HistoryBuilder) -> Parts<'s, 'p> {
-        let (window, unit) = (b.window().unwrap(), TimeUnit::Millisecond);
-        let by_pages = Some(PageChecked { channel: 0, time: 3, unit, window, status: Some(5) });
-        Parts { src, builder: b, only: None, checked_only: &[0, 3, 4, 5], by_pages }
+    fn open<'p>(p: &'p Path, dictionary: &[&str]) -> super::super::ParquetSource<'p> {
+        super::super::ParquetSource::open(p, dictionary).unwrap()
     }
 
-    /// Groups out of reach are checked from their pages when the time and the
-    /// status are plain-encoded (the channel may have a dictionary), counting
-    /// the Disabled rows; a dictionary-encoded status, a group with a row in
-    /// the window, or a bad channel or status leaves the group to be read.
+    /// (`status` is the file opened with its status column as a dictionary.)
+    fn parts_of<'s, 'p>(
+        src: &'s super::super::ParquetSource<'p>,
+        status: &'s super::super::ParquetSource<'p>,
+        b: &'s HistoryBuilder,
+    ) -> Parts<'s, 'p> {
+        let (window, unit) = (b.window().unwrap(), TimeUnit::Millisecond);
+        let by_pages = Some(PageChecked { channel: 0, time: 3, unit, window, status: Some(5) });
+        Parts { src, builder: b, only: None, checked_only: &[0, 3, 4, 5], by_pages, status_src: Some(status) }
+    }
+
+    /// Groups out of reach are checked from their pages, plain or dictionary,
+    /// counting the Disabled rows (with a dictionary, from its indexes); a
+    /// group with a row in the window, or a bad channel or status, leaves the
+    /// group to be read.
     #[test]
     fn groups_out_of_reach_are_checked_from_their_pages() {
         let d = tempfile::tempdir().unwrap();
@@ -599,24 +659,22 @@ mod tests {
         let b = builder();
         for layout in LAYOUTS {
             write_as(&p, &history_batch(None), 3, true, layout);
-            let src = super::super::ParquetSource::open(&p, &[]).unwrap();
-            let parts = parts_of(&src, &b);
+            let (src, st) = (open(&p, &[]), open(&p, &["status"]));
+            let parts = parts_of(&src, &st, &b);
             let checked: Vec<Option<usize>> = (0..4).map(|g| parts.checked_by_pages(g).unwrap()).collect();
             // rows 4 and 9 are Disabled; row 6 has no status; group 3 (rows 9..11) is in the window
-            let expected = match layout {
-                Layout::Dictionary => vec![None; 4],
-                _ => vec![Some(0), Some(1), Some(0), None],
-            };
-            assert_eq!(checked, expected, "{layout:?}");
+            assert_eq!(checked, [Some(0), Some(1), Some(0), None], "{layout:?}");
         }
         for (row, field, value) in [(1, "contactChannel", "Fax"), (4, "status", "Paused"), (2, "contactChannel", " ")] {
-            write_as(&p, &history_batch(Some((row, field, value))), 3, true, Layout::DictionaryChannel);
-            let src = super::super::ParquetSource::open(&p, &[]).unwrap();
-            let parts = parts_of(&src, &b);
-            let checked: Vec<Option<usize>> = (0..3).map(|g| parts.checked_by_pages(g).unwrap()).collect();
-            let mut expected = vec![Some(0), Some(1), Some(0)];
-            expected[row / 3] = None;
-            assert_eq!(checked, expected, "{field} {value:?}");
+            for layout in LAYOUTS {
+                write_as(&p, &history_batch(Some((row, field, value))), 3, true, layout);
+                let (src, st) = (open(&p, &[]), open(&p, &["status"]));
+                let parts = parts_of(&src, &st, &b);
+                let checked: Vec<Option<usize>> = (0..3).map(|g| parts.checked_by_pages(g).unwrap()).collect();
+                let mut expected = vec![Some(0), Some(1), Some(0)];
+                expected[row / 3] = None;
+                assert_eq!(checked, expected, "{field} {value:?} {layout:?}");
+            }
         }
     }
 
@@ -627,9 +685,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("h.parquet");
         write_as(&p, &history_batch(Some((7, "status", "Paused"))), 3, true, Layout::Plain);
-        let src = super::super::ParquetSource::open(&p, &[]).unwrap();
+        let (src, st) = (open(&p, &[]), open(&p, &["status"]));
         let b = builder();
-        let parts = parts_of(&src, &b);
+        let parts = parts_of(&src, &st, &b);
         let e = parts.stage(0, vec![0, 1, 2], |_| true).map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("row 8") && e.contains("status") && e.contains("Paused"), "{e}");
         let staged = parts.stage(0, vec![0, 1], |_| true).unwrap();
@@ -647,7 +705,8 @@ mod tests {
         let src = super::super::ParquetSource::open(&p, &[]).unwrap();
         let mut b = builder();
         let checked_only = [0, 3, 4, 5];
-        let parts = Parts { src: &src, builder: &b, only: None, checked_only: &checked_only, by_pages: None };
+        let parts =
+            Parts { src: &src, builder: &b, only: None, checked_only: &checked_only, by_pages: None, status_src: None };
         let (first, second) =
             (parts.stage(0, vec![0, 1], |_| true).unwrap(), parts.stage(6, vec![2, 3], |_| true).unwrap());
         for g in first.into_iter().chain(second) {

@@ -320,18 +320,19 @@ impl<'a> ParquetSource<'a> {
     }
 
     /// Hands every value of INT64 column `col` in row group `g` to `each`,
-    /// straight from the decompressed pages, when the column is flat and
-    /// every page is PLAIN-encoded and holds no null. `Ok(None)` for any
-    /// other layout (the caller reads the rows instead); `Ok(Some(false))`
-    /// as soon as `each` returns `false`.
+    /// straight from the decompressed pages, when the column is flat, holds
+    /// no null and its pages are PLAIN-encoded or index a dictionary, whose
+    /// entries are handed over instead (each once, used or not). `Ok(None)`
+    /// for any other layout (the caller reads the rows instead);
+    /// `Ok(Some(false))` as soon as `each` returns `false`.
     pub fn plain_i64_values(
         &self,
         g: usize,
         col: usize,
         mut each: impl FnMut(i64) -> bool,
     ) -> Result<Option<bool>, LoadError> {
-        use parquet::basic::Type;
-        use parquet::column::page::PageReader;
+        use parquet::basic::{Encoding, Type};
+        use parquet::column::page::{Page, PageReader};
         let rg = self.metadata().row_group(g);
         if !self.is_flat() || col >= rg.num_columns() {
             return Ok(None);
@@ -343,9 +344,28 @@ impl<'a> ParquetSource<'a> {
         }
         let mut pages = self.pages(g, col)?;
         let optional = descr.max_def_level() > 0;
+        let mut dictionary_seen = false;
         while let Some(page) = pages.get_next_page().map_err(|e| self.unreadable(&e))? {
-            let Some((buf, n, at, nulls)) = plain_values(&page, optional) else {
-                return Ok(None);
+            let (buf, n, at, nulls) = match &page {
+                Page::DictionaryPage {
+                    buf,
+                    num_values,
+                    encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY,
+                    ..
+                } => {
+                    dictionary_seen = true;
+                    (&buf[..], *num_values, 0, Some(0))
+                }
+                Page::DataPage { encoding: Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, .. }
+                | Page::DataPageV2 { encoding: Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, .. }
+                    if dictionary_seen =>
+                {
+                    continue; // indexes into the dictionary already handed over
+                }
+                _ => match plain_values(&page, optional) {
+                    Some(layout) => layout,
+                    None => return Ok(None),
+                },
             };
             // without nulls the values fill the rest of the page exactly
             let values = &buf[at.min(buf.len())..];
