@@ -260,14 +260,10 @@ impl<'a> ParquetSource<'a> {
     ) -> Result<Option<bool>, LoadError> {
         use parquet::basic::{Encoding, Type};
         use parquet::column::page::{Page, PageReader};
-        let rg = self.metadata().row_group(g);
-        if !self.is_flat() || col >= rg.num_columns() {
-            return Ok(None);
-        }
-        let chunk = rg.column(col);
+        let Some(chunk) = self.flat_chunk(g, col, Type::BYTE_ARRAY) else { return Ok(None) };
         let descr = chunk.column_descr();
         let no_nulls = chunk.statistics().and_then(|s| s.null_count_opt()) == Some(0) || descr.max_def_level() == 0;
-        if chunk.column_type() != Type::BYTE_ARRAY || descr.max_rep_level() != 0 || !(no_nulls || walk.nulls) {
+        if !(no_nulls || walk.nulls) {
             return Ok(None);
         }
         // Without nulls every page holds exactly its `num_values` values, which is checked.
@@ -333,15 +329,8 @@ impl<'a> ParquetSource<'a> {
     ) -> Result<Option<bool>, LoadError> {
         use parquet::basic::{Encoding, Type};
         use parquet::column::page::{Page, PageReader};
-        let rg = self.metadata().row_group(g);
-        if !self.is_flat() || col >= rg.num_columns() {
-            return Ok(None);
-        }
-        let chunk = rg.column(col);
+        let Some(chunk) = self.flat_chunk(g, col, Type::INT64) else { return Ok(None) };
         let descr = chunk.column_descr();
-        if chunk.column_type() != Type::INT64 || descr.max_rep_level() != 0 {
-            return Ok(None);
-        }
         let mut pages = self.pages(g, col)?;
         let optional = descr.max_def_level() > 0;
         let mut dictionary_seen = false;
@@ -379,6 +368,19 @@ impl<'a> ParquetSource<'a> {
             }
         }
         Ok(Some(true))
+    }
+
+    /// Column chunk `col` of row group `g`, if the file is flat and the
+    /// chunk is of physical type `ty`, unrepeated.
+    fn flat_chunk(
+        &self,
+        g: usize,
+        col: usize,
+        ty: parquet::basic::Type,
+    ) -> Option<&parquet::file::metadata::ColumnChunkMetaData> {
+        let rg = self.metadata().row_group(g);
+        let chunk = (self.is_flat() && col < rg.num_columns()).then(|| rg.column(col))?;
+        (chunk.column_type() == ty && chunk.column_descr().max_rep_level() == 0).then_some(chunk)
     }
 
     fn unreadable(&self, e: &dyn std::fmt::Display) -> LoadError {
