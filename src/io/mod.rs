@@ -230,11 +230,10 @@ impl<'a> ParquetSource<'a> {
     /// every value) was about a tenth of a registry load.
     ///
     /// `Ok(None)` when the chunk has another layout (dictionary or delta
-    /// pages, nulls, unknown statistics): read it through [`Self::batches`];
-    /// a chunk whose later pages change layout may already have handed its
-    /// first pages' values to `each`, and the caller starts over.
-    /// `Ok(Some(false))` as soon as `each` returns `false`. A page whose
-    /// values do not fill it exactly is an error naming the file.
+    /// pages, nulls, unknown statistics) or a page does not hold exactly its
+    /// values: read it through [`Self::batches`]; such a chunk may already
+    /// have handed its first pages' values to `each`, and the caller starts
+    /// over. `Ok(Some(false))` as soon as `each` returns `false`.
     pub fn plain_text_values(
         &self,
         g: usize,
@@ -293,15 +292,18 @@ impl<'a> ParquetSource<'a> {
                     _ => return Ok(None), // dictionary or delta encodings, nulls in a v2 page
                 },
             };
-            let ends_inside = || bad(&format!("row group {g}: a page ends inside a value"));
+            // A page that does not hold exactly its values (statistics that miss
+            // its nulls, or a malformed page) is left to the caller's row reader,
+            // whose error, if any, says what is wrong.
             let mut at = values_at;
             let mut count = 0u32;
             while if exact { count < n } else { at < buf.len() } {
-                let len = buf
-                    .get(at..at + 4)
-                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-                    .ok_or_else(ends_inside)?;
-                let v = buf.get(at + 4..at + 4 + len).ok_or_else(ends_inside)?;
+                let Some(len) =
+                    buf.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+                else {
+                    return Ok(None);
+                };
+                let Some(v) = buf.get(at + 4..at + 4 + len) else { return Ok(None) };
                 if !each(v) {
                     return Ok(Some(false));
                 }
@@ -309,7 +311,7 @@ impl<'a> ParquetSource<'a> {
                 count += 1;
             }
             if at != buf.len() || count > n {
-                return Err(bad(&format!("row group {g}: a page holds more than its {n} values")));
+                return Ok(None);
             }
         }
         Ok(Some(true))
