@@ -163,13 +163,11 @@ fn load_parquet(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoadRep
     let checked_only: Vec<usize> = CHECKED_FIELDS.iter().filter_map(|&k| map.idx[k]).collect();
     // Out of reach, a group is best checked from its pages (see Parts::checked_by_pages):
     // possible when numberType is absent or an integer column (any integer is valid).
-    let int_or_absent = |k: usize| {
-        map.idx[k].is_none_or(|i| {
-            matches!(src.schema().field(i).data_type(), arrow_schema::DataType::Int64 | arrow_schema::DataType::Int32)
-        })
-    };
+    let number_type_ok = map.idx[7].is_none_or(|i| {
+        matches!(src.schema().field(i).data_type(), arrow_schema::DataType::Int64 | arrow_schema::DataType::Int32)
+    });
     let by_pages = match (reach, map.idx[0]) {
-        (Some((window, unit, time)), Some(channel)) if int_or_absent(7) => {
+        (Some((window, unit, time)), Some(channel)) if number_type_ok => {
             Some(PageChecked { channel, time, unit, window, status: map.idx[10] })
         }
         _ => None,
@@ -275,7 +273,9 @@ impl Parts<'_, '_> {
             staged.push(self.read(rgs, self.only, row, rows)?);
             row += rows;
         }
-        staged.push(checked);
+        if checked.rows_read() > 0 {
+            staged.push(checked);
+        }
         Ok(staged)
     }
 
@@ -285,10 +285,12 @@ impl Parts<'_, '_> {
     /// statistics), every channel valid (the dictionary's values, or each
     /// value), every status valid (each value; the Disabled ones counted);
     /// numberType, if present, is an integer column, where any value is
-    /// valid. `Some(disabled)` when all holds. `None` when anything does not
-    /// or the layout is another (a dictionary-encoded status, nulls or a
-    /// dictionary in the time column): the caller reads the group's rows,
-    /// which also names a bad row. In the generated 50M-attempt history,
+    /// valid. A dictionary-encoded column is checked by its entries, and the
+    /// Disabled rows of a dictionary-encoded status are counted from its
+    /// indexes when an entry says Disabled. `Some(disabled)` when all holds.
+    /// `None` when anything does not or the layout is another (delta
+    /// encodings, nulls in the time column): the caller reads the group's
+    /// rows, which also names a bad row. In the generated 50M-attempt history,
     /// reading the rows of the groups out of reach was 4 s of the load.
     fn checked_by_pages(&self, g: usize) -> Result<Option<usize>, LoadError> {
         use super::PageWalk;
@@ -308,7 +310,7 @@ impl Parts<'_, '_> {
             arrow_schema::TimeUnit::Nanosecond => 1,
         };
         let outside = |v: i64| v.checked_mul(k).is_some_and(|t| t < from || t > to);
-        if self.src.plain_i64_values(g, c.time, outside)? != Some(true) {
+        if self.src.page_i64_values(g, c.time, outside)? != Some(true) {
             return Ok(None);
         }
         // a column of a few distinct spellings: each is judged once

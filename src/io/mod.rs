@@ -105,22 +105,42 @@ pub fn load_config(path: &Path) -> Result<crate::model::Config, LoadError> {
     crate::model::Config::try_from(&dto).map_err(|e| LoadError::field(path, "configuration", e))
 }
 
-/// A PLAIN data page's layout: (buffer, number of values including nulls,
-/// where the values start, nulls if the page says: v2 pages do, v1 pages
-/// do not). `None` for other pages and encodings. In a v1 page of an
-/// optional column the definition levels come first, RLE with a 4-byte
-/// length; a v2 page keeps its levels apart, ahead of the values.
-fn plain_values(page: &parquet::column::page::Page, optional: bool) -> Option<(&[u8], u32, usize, Option<u32>)> {
+/// What a page holds, for the walkers of a column's values.
+enum PageValues<'p> {
+    /// A dictionary's entries, PLAIN-encoded: (buffer, how many).
+    Dictionary(&'p [u8], u32),
+    /// Only indexes into the dictionary already seen.
+    Indexes,
+    /// PLAIN values: (buffer, number of values including nulls, where the
+    /// values start, the nulls if the page says: v2 pages do, v1 pages do not).
+    Plain(&'p [u8], u32, usize, Option<u32>),
+}
+
+/// The layout of `page` (of a column whose values may be null when
+/// `optional`), after a dictionary page if `dictionary_seen`; `None` for
+/// other pages and encodings (delta, or indexes without a dictionary). In a
+/// v1 page of an optional column the definition levels come first, RLE with
+/// a 4-byte length; a v2 page keeps its levels apart, ahead of the values.
+fn page_values(page: &parquet::column::page::Page, optional: bool, dictionary_seen: bool) -> Option<PageValues<'_>> {
     use parquet::basic::Encoding;
     use parquet::column::page::Page;
     match page {
+        Page::DictionaryPage { buf, num_values, encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY, .. } => {
+            Some(PageValues::Dictionary(buf, *num_values))
+        }
+        Page::DataPage { encoding: Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, .. }
+        | Page::DataPageV2 { encoding: Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, .. }
+            if dictionary_seen =>
+        {
+            Some(PageValues::Indexes)
+        }
         Page::DataPage { buf, num_values, encoding: Encoding::PLAIN, def_level_encoding, .. } => {
             let at = match (optional, def_level_encoding) {
                 (false, _) => 0,
                 (true, Encoding::RLE) if buf.len() >= 4 => 4 + u32::from_le_bytes(buf[..4].try_into().ok()?) as usize,
                 _ => return None,
             };
-            Some((buf, *num_values, at, None))
+            Some(PageValues::Plain(buf, *num_values, at, None))
         }
         Page::DataPageV2 {
             buf,
@@ -130,7 +150,12 @@ fn plain_values(page: &parquet::column::page::Page, optional: bool) -> Option<(&
             def_levels_byte_len,
             rep_levels_byte_len,
             ..
-        } => Some((buf, *num_values, (*def_levels_byte_len + *rep_levels_byte_len) as usize, Some(*num_nulls))),
+        } => Some(PageValues::Plain(
+            buf,
+            *num_values,
+            (*def_levels_byte_len + *rep_levels_byte_len) as usize,
+            Some(*num_nulls),
+        )),
         _ => None,
     }
 }
@@ -257,40 +282,29 @@ impl<'a> ParquetSource<'a> {
         walk: PageWalk,
         mut each: impl FnMut(&[u8]) -> bool,
     ) -> Result<Option<bool>, LoadError> {
-        use parquet::basic::{Encoding, Type};
-        use parquet::column::page::{Page, PageReader};
+        use parquet::basic::Type;
+        use parquet::column::page::PageReader;
         let Some(chunk) = self.flat_chunk(g, col, Type::BYTE_ARRAY) else { return Ok(None) };
         let descr = chunk.column_descr();
+        // Without nulls every page holds exactly its `num_values` values, which is checked.
         let no_nulls = chunk.statistics().and_then(|s| s.null_count_opt()) == Some(0) || descr.max_def_level() == 0;
         if !(no_nulls || walk.nulls) {
             return Ok(None);
         }
-        // Without nulls every page holds exactly its `num_values` values, which is checked.
-        let exact = no_nulls;
-        let bad = |e: &dyn std::fmt::Display| self.unreadable(e);
         let mut pages = self.pages(g, col)?;
         let optional = descr.max_def_level() > 0;
-        let is_dict = |e: &Encoding| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
         let mut dictionary_seen = false;
-        while let Some(page) = pages.get_next_page().map_err(|e| bad(&e))? {
-            let (buf, n, values_at, exact): (&[u8], u32, usize, bool) = match &page {
-                Page::DictionaryPage { buf, num_values, encoding, .. }
-                    if walk.dictionary && matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) =>
-                {
+        while let Some(page) = pages.get_next_page().map_err(|e| self.unreadable(&e))? {
+            let (buf, n, values_at, exact) = match page_values(&page, optional, dictionary_seen) {
+                Some(PageValues::Dictionary(buf, n)) if walk.dictionary => {
                     dictionary_seen = true;
-                    (buf, *num_values, 0, true)
+                    (buf, n, 0, true)
                 }
-                Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. }
-                    if dictionary_seen && is_dict(encoding) =>
-                {
-                    continue; // indexes into the dictionary already handed over
-                }
-                _ => match plain_values(&page, optional) {
-                    Some((buf, n, at, Some(0))) => (buf, n, at, true),
-                    Some((buf, n, at, Some(_))) if walk.nulls => (buf, n, at, false),
-                    Some((buf, n, at, None)) => (buf, n, at, exact),
-                    _ => return Ok(None), // dictionary or delta encodings, nulls in a v2 page
-                },
+                Some(PageValues::Indexes) => continue, // into the dictionary already handed over
+                Some(PageValues::Plain(buf, n, at, Some(0))) => (buf, n, at, true),
+                Some(PageValues::Plain(buf, n, at, Some(_))) if walk.nulls => (buf, n, at, false),
+                Some(PageValues::Plain(buf, n, at, None)) => (buf, n, at, no_nulls),
+                _ => return Ok(None), // delta encodings, nulls in a v2 page, a dictionary not asked for
             };
             // A page that does not hold exactly its values (statistics that miss
             // its nulls, or a malformed page) is left to the caller's row reader,
@@ -323,40 +337,27 @@ impl<'a> ParquetSource<'a> {
     /// entries are handed over instead (each once, used or not). `Ok(None)`
     /// for any other layout (the caller reads the rows instead);
     /// `Ok(Some(false))` as soon as `each` returns `false`.
-    pub fn plain_i64_values(
+    pub fn page_i64_values(
         &self,
         g: usize,
         col: usize,
         mut each: impl FnMut(i64) -> bool,
     ) -> Result<Option<bool>, LoadError> {
-        use parquet::basic::{Encoding, Type};
-        use parquet::column::page::{Page, PageReader};
+        use parquet::basic::Type;
+        use parquet::column::page::PageReader;
         let Some(chunk) = self.flat_chunk(g, col, Type::INT64) else { return Ok(None) };
-        let descr = chunk.column_descr();
+        let optional = chunk.column_descr().max_def_level() > 0;
         let mut pages = self.pages(g, col)?;
-        let optional = descr.max_def_level() > 0;
         let mut dictionary_seen = false;
         while let Some(page) = pages.get_next_page().map_err(|e| self.unreadable(&e))? {
-            let (buf, n, at, nulls) = match &page {
-                Page::DictionaryPage {
-                    buf,
-                    num_values,
-                    encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY,
-                    ..
-                } => {
+            let (buf, n, at, nulls) = match page_values(&page, optional, dictionary_seen) {
+                Some(PageValues::Dictionary(buf, n)) => {
                     dictionary_seen = true;
-                    (&buf[..], *num_values, 0, Some(0))
+                    (buf, n, 0, Some(0))
                 }
-                Page::DataPage { encoding: Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, .. }
-                | Page::DataPageV2 { encoding: Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY, .. }
-                    if dictionary_seen =>
-                {
-                    continue; // indexes into the dictionary already handed over
-                }
-                _ => match plain_values(&page, optional) {
-                    Some(layout) => layout,
-                    None => return Ok(None),
-                },
+                Some(PageValues::Indexes) => continue, // into the dictionary already handed over
+                Some(PageValues::Plain(buf, n, at, nulls)) => (buf, n, at, nulls),
+                None => return Ok(None),
             };
             // without nulls the values fill the rest of the page exactly
             let values = &buf[at.min(buf.len())..];
