@@ -205,6 +205,12 @@ impl RuleSet {
         self.exclusions().count()
     }
 
+    /// Takes the exclusions out of the set, indexed: the general index and the
+    /// registry's sets. The set keeps its other rules.
+    pub fn take_exclusion_index(&mut self) -> ExclusionIndex {
+        ExclusionIndex::new(self.take_exclusions(), self.take_registry())
+    }
+
     fn take_registry(&mut self) -> exclusions::Registry {
         let keys = std::mem::take(&mut self.registry);
         let mut sets: Vec<_> = keys.into_sets(|_| true).into_iter().map(std::sync::Arc::new).collect();
@@ -317,7 +323,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(mut rules: RuleSet, history: History, config: Config) -> Engine {
-        let exclusions = ExclusionIndex::new(rules.take_exclusions(), rules.take_registry());
+        let exclusions = rules.take_exclusion_index();
         Engine::with_exclusions(exclusions, rules, history, config)
     }
 
