@@ -69,7 +69,33 @@ impl LogOp {
 
     /// The record at the start of `b` and its length, or `None` if `b` does
     /// not start with a whole, intact record.
+    #[cfg(test)]
     fn decode(b: &[u8]) -> Option<(LogOp, usize)> {
+        OpRef::decode(b).map(|(op, n)| (op.to_owned(), n))
+    }
+
+    fn as_ref(&self) -> OpRef<'_> {
+        match self {
+            LogOp::Put { org, key, address, customer, account, expires_ms } => {
+                OpRef::Put { org, key, address, customer, account, expires_ms: *expires_ms }
+            }
+            LogOp::Del { org, key, expires_ms } => OpRef::Del { org, key, expires_ms: *expires_ms },
+        }
+    }
+}
+
+/// A record as it lies in a segment's bytes: replay reads millions of them at
+/// start-up, and applies each without allocating its five strings first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpRef<'a> {
+    Put { org: &'a str, key: &'a str, address: &'a str, customer: &'a str, account: &'a str, expires_ms: i64 },
+    Del { org: &'a str, key: &'a str, expires_ms: i64 },
+}
+
+impl<'a> OpRef<'a> {
+    /// The record at the start of `b` and its length, or `None` if `b` does
+    /// not start with a whole, intact record.
+    fn decode(b: &'a [u8]) -> Option<(OpRef<'a>, usize)> {
         let n_fields = match *b.first()? {
             PUT => 5,
             DEL => 2,
@@ -77,26 +103,39 @@ impl LogOp {
         };
         let expires_ms = i64::from_le_bytes(b.get(1..9)?.try_into().ok()?);
         let mut pos = 9 + 4 * n_fields;
-        let mut fields = Vec::with_capacity(n_fields);
-        for i in 0..n_fields {
+        let mut fields = [""; 5];
+        for (i, field) in fields.iter_mut().enumerate().take(n_fields) {
             let at = 9 + 4 * i;
             let len = u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize;
-            let s = std::str::from_utf8(b.get(pos..pos.checked_add(len)?)?).ok()?;
-            fields.push(s.to_string());
+            *field = std::str::from_utf8(b.get(pos..pos.checked_add(len)?)?).ok()?;
             pos += len;
         }
         let sum = u64::from_le_bytes(b.get(pos..pos + 8)?.try_into().ok()?);
         if sum != checksum(&b[..pos]) {
             return None;
         }
-        let mut f = fields.into_iter();
-        let mut next = || f.next().unwrap_or_default();
+        let [org, key, address, customer, account] = fields;
         let op = if n_fields == 5 {
-            LogOp::Put { org: next(), key: next(), address: next(), customer: next(), account: next(), expires_ms }
+            OpRef::Put { org, key, address, customer, account, expires_ms }
         } else {
-            LogOp::Del { org: next(), key: next(), expires_ms }
+            OpRef::Del { org, key, expires_ms }
         };
         Some((op, pos + 8))
+    }
+
+    #[cfg(test)]
+    fn to_owned(self) -> LogOp {
+        match self {
+            OpRef::Put { org, key, address, customer, account, expires_ms } => LogOp::Put {
+                org: org.into(),
+                key: key.into(),
+                address: address.into(),
+                customer: customer.into(),
+                account: account.into(),
+                expires_ms,
+            },
+            OpRef::Del { org, key, expires_ms } => LogOp::Del { org: org.into(), key: key.into(), expires_ms },
+        }
     }
 }
 
@@ -149,9 +188,9 @@ impl ActiveLog {
             let mut pos = 0;
             let mut max_expires_ms = i64::MIN;
             while pos < bytes.len() {
-                let Some((op, len)) = LogOp::decode(&bytes[pos..]) else { break };
+                let Some((op, len)) = OpRef::decode(&bytes[pos..]) else { break };
                 pos += len;
-                apply(&mut sets, op, &mut max_expires_ms);
+                apply(&mut sets, op, now_ms, &mut max_expires_ms);
             }
             if pos < bytes.len() {
                 // A torn or damaged tail: what follows was never acknowledged
@@ -220,8 +259,8 @@ impl ActiveLog {
     pub fn import(&mut self, ops: Vec<LogOp>, sets: &mut AHashMap<String, ActiveSet>) -> anyhow::Result<()> {
         self.append_ops(&ops)?;
         let mut max_expires_ms = i64::MIN;
-        for op in ops {
-            apply(sets, op, &mut max_expires_ms);
+        for op in &ops {
+            apply(sets, op.as_ref(), i64::MIN, &mut max_expires_ms);
         }
         Ok(())
     }
@@ -269,17 +308,29 @@ impl ActiveLog {
     }
 }
 
-fn apply(sets: &mut AHashMap<String, ActiveSet>, op: LogOp, max_expires_ms: &mut i64) {
+/// Applies one record to its org's set. A put already expired at `now_ms`
+/// takes the key's record out instead of adding one: the same as adding it
+/// and purging at `now_ms`, which replay does at the end, without filling the
+/// indexes with records that go straight out again.
+fn apply(sets: &mut AHashMap<String, ActiveSet>, op: OpRef<'_>, now_ms: i64, max_expires_ms: &mut i64) {
     match op {
-        LogOp::Put { org, key, address, customer, account, expires_ms } => {
+        OpRef::Put { org, key, address, customer, account, expires_ms } => {
             *max_expires_ms = (*max_expires_ms).max(expires_ms);
-            let expires = chrono::DateTime::from_timestamp_millis(expires_ms).unwrap_or_default();
-            sets.entry(org).or_default().put(&key, &address, &customer, &account, expires);
+            if !sets.contains_key(org) {
+                sets.insert(org.to_string(), ActiveSet::default());
+            }
+            let set = sets.get_mut(org).expect("inserted above");
+            if expires_ms <= now_ms {
+                set.remove(key);
+            } else {
+                let expires = chrono::DateTime::from_timestamp_millis(expires_ms).unwrap_or_default();
+                set.put(key, address, customer, account, expires);
+            }
         }
-        LogOp::Del { org, key, expires_ms } => {
-            if let Some(set) = sets.get_mut(&org) {
-                if set.expires_ms(&key) == Some(expires_ms) {
-                    set.remove(&key);
+        OpRef::Del { org, key, expires_ms } => {
+            if let Some(set) = sets.get_mut(org) {
+                if set.expires_ms(key) == Some(expires_ms) {
+                    set.remove(key);
                 }
             }
         }
@@ -352,6 +403,42 @@ mod tests {
         let (log, sets) = ActiveLog::open(d.path(), false, 150).unwrap();
         assert!(sets.values().all(|s| s.is_empty()));
         assert_eq!(log.segment_count(), 1, "expired segments are deleted");
+    }
+
+    #[test]
+    fn a_put_expired_at_replay_leaves_what_put_and_purge_would() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut log, _) = ActiveLog::open(d.path(), false, 0).unwrap();
+        write(
+            &mut log,
+            &[
+                // Live, then put again with an expiry already past: gone (the
+                // second put replaced the first, then expired).
+                put("acme", "k1", "111", 500),
+                put("acme", "k1", "111", 40),
+                // Expired, then refreshed: live with the new expiry.
+                put("acme", "k2", "222", 30),
+                put("acme", "k2", "222", 600),
+                // Expired, then deleted by its expiry: gone, and nothing else touched.
+                put("acme", "k3", "333", 20),
+                del("acme", "k3", 20),
+                // An org with nothing but expired records still has its (empty) set.
+                put("gamma", "k1", "444", 10),
+            ],
+        );
+        drop(log);
+        let (log, sets) = ActiveLog::open(d.path(), false, 50).unwrap();
+        let acme = &sets["acme"];
+        assert_eq!(acme.len(), 1);
+        assert_eq!(acme.expires_ms("k1"), None);
+        assert_eq!(acme.expires_ms("k2"), Some(600));
+        assert_eq!(acme.expires_ms("k3"), None);
+        assert!(sets["gamma"].is_empty());
+        // The first segment keeps its latest expiry (600), expired puts included in the scan.
+        assert_eq!(log.segment_count(), 2);
+        drop(log);
+        let (log, _) = ActiveLog::open(d.path(), false, 600).unwrap();
+        assert_eq!(log.segment_count(), 1);
     }
 
     #[test]
