@@ -73,15 +73,6 @@ impl LogOp {
     fn decode(b: &[u8]) -> Option<(LogOp, usize)> {
         OpRef::decode(b).map(|(op, n)| (op.to_owned(), n))
     }
-
-    fn as_ref(&self) -> OpRef<'_> {
-        match self {
-            LogOp::Put { org, key, address, customer, account, expires_ms } => {
-                OpRef::Put { org, key, address, customer, account, expires_ms: *expires_ms }
-            }
-            LogOp::Del { org, key, expires_ms } => OpRef::Del { org, key, expires_ms: *expires_ms },
-        }
-    }
 }
 
 /// A record as it lies in a segment's bytes: replay reads millions of them at
@@ -190,7 +181,7 @@ impl ActiveLog {
             while pos < bytes.len() {
                 let Some((op, len)) = OpRef::decode(&bytes[pos..]) else { break };
                 pos += len;
-                apply(&mut sets, op, now_ms, &mut max_expires_ms);
+                replay(&mut sets, op, now_ms, &mut max_expires_ms);
             }
             if pos < bytes.len() {
                 // A torn or damaged tail: what follows was never acknowledged
@@ -209,6 +200,7 @@ impl ActiveLog {
             segments.push(Segment { path, max_expires_ms });
         }
         for set in sets.values_mut() {
+            set.finish_replay();
             set.purge(chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default());
         }
         let next_number = numbers.last().map_or(1, |n| n + 1);
@@ -258,9 +250,8 @@ impl ActiveLog {
     /// brought in from elsewhere: a store's old active-record table).
     pub fn import(&mut self, ops: Vec<LogOp>, sets: &mut AHashMap<String, ActiveSet>) -> anyhow::Result<()> {
         self.append_ops(&ops)?;
-        let mut max_expires_ms = i64::MIN;
         for op in &ops {
-            apply(sets, op.as_ref(), i64::MIN, &mut max_expires_ms);
+            apply(sets, op);
         }
         Ok(())
     }
@@ -308,11 +299,12 @@ impl ActiveLog {
     }
 }
 
-/// Applies one record to its org's set. A put already expired at `now_ms`
-/// takes the key's record out instead of adding one: the same as adding it
-/// and purging at `now_ms`, which replay does at the end, without filling the
-/// indexes with records that go straight out again.
-fn apply(sets: &mut AHashMap<String, ActiveSet>, op: OpRef<'_>, now_ms: i64, max_expires_ms: &mut i64) {
+/// Replays one record into its org's set (see [`ActiveSet::replay_put`];
+/// [`ActiveSet::finish_replay`] must follow). A put already expired at
+/// `now_ms` takes the key's record out instead of adding one: the same as
+/// adding it and purging at `now_ms`, which replay does at the end, without
+/// filling the set with records that go straight out again.
+fn replay(sets: &mut AHashMap<String, ActiveSet>, op: OpRef<'_>, now_ms: i64, max_expires_ms: &mut i64) {
     match op {
         OpRef::Put { org, key, address, customer, account, expires_ms } => {
             *max_expires_ms = (*max_expires_ms).max(expires_ms);
@@ -321,15 +313,31 @@ fn apply(sets: &mut AHashMap<String, ActiveSet>, op: OpRef<'_>, now_ms: i64, max
             }
             let set = sets.get_mut(org).expect("inserted above");
             if expires_ms <= now_ms {
-                set.remove(key);
+                set.replay_remove(key);
             } else {
-                let expires = chrono::DateTime::from_timestamp_millis(expires_ms).unwrap_or_default();
-                set.put(key, address, customer, account, expires);
+                set.replay_put(key, address, customer, account, expires_ms);
             }
         }
         OpRef::Del { org, key, expires_ms } => {
             if let Some(set) = sets.get_mut(org) {
                 if set.expires_ms(key) == Some(expires_ms) {
+                    set.replay_remove(key);
+                }
+            }
+        }
+    }
+}
+
+/// Applies one record to a set in use (records brought in after start-up).
+fn apply(sets: &mut AHashMap<String, ActiveSet>, op: &LogOp) {
+    match op {
+        LogOp::Put { org, key, address, customer, account, expires_ms } => {
+            let expires = chrono::DateTime::from_timestamp_millis(*expires_ms).unwrap_or_default();
+            sets.entry(org.clone()).or_default().put(key, address, customer, account, expires);
+        }
+        LogOp::Del { org, key, expires_ms } => {
+            if let Some(set) = sets.get_mut(org) {
+                if set.expires_ms(key) == Some(*expires_ms) {
                     set.remove(key);
                 }
             }
