@@ -483,17 +483,21 @@ mod tests {
         assert!(share(0) < share(MAPS - 1) && share(MAPS - 1) <= 2 * share(0) + 1, "{} {}", share(0), share(MAPS - 1));
     }
 
+    /// A small seeded generator: each call gives a number in `0..n`.
+    fn lcg(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        }
+    }
+
     /// A set replayed (`replay_put`, `replay_remove`, then `finish_replay`)
     /// answers every question as the same records `put` one by one, and keeps
     /// doing so through the puts, removals and purges that follow (its chains
     /// and expiry queue are whole).
     #[test]
     fn a_replayed_set_is_the_set_of_the_same_puts() {
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = lcg(0x2545_f491_4f6c_dd1d);
         let pick = |i: u64, p: &str| if i == 0 { String::new() } else { format!("{p}{i}") };
         let base = parse_instant("2026-03-08T06:00:00Z").unwrap();
         let (mut put, mut replayed) = (ActiveSet::default(), ActiveSet::default());
@@ -554,11 +558,7 @@ mod tests {
     /// every step against a plain list.
     #[test]
     fn agrees_with_a_plain_list() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
+        let mut next = lcg(0x9e37_79b9_7f4a_7c15);
         let base = parse_instant("2026-03-08T06:00:00Z").unwrap();
         let mut set = ActiveSet::default();
         let mut model: Vec<(String, Active)> = Vec::new();
