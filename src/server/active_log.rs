@@ -308,6 +308,9 @@ fn replay(sets: &mut AHashMap<String, ActiveSet>, op: OpRef<'_>, now_ms: i64, ma
     match op {
         OpRef::Put { org, key, address, customer, account, expires_ms } => {
             *max_expires_ms = (*max_expires_ms).max(expires_ms);
+            // An expiry outside chrono's range counts as the epoch, as `put` of
+            // the instant it reads as would have stored it.
+            let expires_ms = chrono::DateTime::from_timestamp_millis(expires_ms).map_or(0, |_| expires_ms);
             if !sets.contains_key(org) {
                 sets.insert(org.to_string(), ActiveSet::default());
             }
@@ -447,6 +450,18 @@ mod tests {
         drop(log);
         let (log, _) = ActiveLog::open(d.path(), false, 600).unwrap();
         assert_eq!(log.segment_count(), 1);
+    }
+
+    #[test]
+    fn an_expiry_past_the_calendar_replays_as_the_epoch() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut log, _) = ActiveLog::open(d.path(), false, 0).unwrap();
+        write(&mut log, &[put("acme", "far", "111", i64::MAX), put("acme", "near", "222", 100)]);
+        drop(log);
+        let (_, sets) = ActiveLog::open(d.path(), false, 50).unwrap();
+        // As `put` of the instant it reads as (none: the epoch), so expired.
+        assert_eq!(sets["acme"].expires_ms("far"), None);
+        assert_eq!(sets["acme"].expires_ms("near"), Some(100));
     }
 
     #[test]
