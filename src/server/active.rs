@@ -154,18 +154,6 @@ pub struct ActiveSet {
 }
 
 impl ActiveSet {
-    /// An empty set with room for `n` records, so a start-up load does not
-    /// rehash its way up.
-    pub fn with_capacity(n: usize) -> ActiveSet {
-        let mut s = ActiveSet::default();
-        for ix in &mut s.index {
-            for (i, m) in ix.maps.iter_mut().enumerate() {
-                m.reserve(n * (MAPS + i) / MAP_WEIGHTS + 64);
-            }
-        }
-        s
-    }
-
     pub fn len(&self) -> usize {
         self.live
     }
@@ -269,11 +257,7 @@ impl ActiveSet {
     pub fn replay_remove(&mut self, key: &str) {
         if let Some(i) = self.find(key) {
             self.unlink(KEY, i);
-            let s = &mut self.slots[i as usize];
-            s.text = Box::default();
-            s.next = [NIL; 4];
-            self.free.push(i);
-            self.live -= 1;
+            self.release(i);
         }
     }
 
@@ -282,21 +266,22 @@ impl ActiveSet {
     /// each record had been [`put`](Self::put).
     pub fn finish_replay(&mut self) {
         let n = self.slots.len();
-        let mut live = vec![true; n];
+        let mut freed = vec![false; n];
         for &i in &self.free {
-            live[i as usize] = false;
+            freed[i as usize] = true;
         }
+        let live: Vec<u32> = (0..n as u32).filter(|&i| !freed[i as usize]).collect();
         // Each slot's link in the chain being built, written here and copied
         // into the slots in order afterwards (4 bytes a slot, not a slot's 56).
         let mut next = vec![NIL; n];
         let mut by_map: Vec<Vec<(u64, u32)>> = vec![Vec::new(); MAPS];
         for f in [ADDRESS, CUSTOMER, ACCOUNT] {
             by_map.iter_mut().for_each(Vec::clear);
-            for (i, _) in live.iter().enumerate().filter(|(_, l)| **l) {
-                let v = self.slots[i].field(f);
+            for &i in &live {
+                let v = self.slots[i as usize].field(f);
                 if !v.is_empty() {
                     let h = self.hash(v);
-                    by_map[Index::part(h)].push((h, i as u32));
+                    by_map[Index::part(h)].push((h, i));
                 }
             }
             for (m, pairs) in by_map.iter().enumerate() {
@@ -306,15 +291,12 @@ impl ActiveSet {
                     next[i as usize] = map.insert(h, i).unwrap_or(NIL);
                 }
             }
-            for (i, _) in live.iter().enumerate().filter(|(_, l)| **l) {
-                self.slots[i].next[f] = next[i];
+            for &i in &live {
+                self.slots[i as usize].next[f] = next[i as usize];
             }
         }
-        let mut queue: Vec<(i64, u32)> = Vec::with_capacity(self.live);
-        for (i, _) in live.iter().enumerate().filter(|(_, l)| **l) {
-            queue.push((self.slots[i].expires_ms, i as u32));
-        }
-        // Built whole from the sorted records (linear), not inserted one by one.
+        let mut queue: Vec<(i64, u32)> = live.iter().map(|&i| (self.slots[i as usize].expires_ms, i)).collect();
+        // Built whole (collecting sorts, then fills the tree in one pass), not inserted one by one.
         queue.extend(std::mem::take(&mut self.queue));
         self.queue = queue.into_iter().collect();
     }
@@ -346,8 +328,13 @@ impl ActiveSet {
             }
             self.unlink(f, i);
         }
+        self.queue.remove(&(self.slots[i as usize].expires_ms, i));
+        self.release(i);
+    }
+
+    /// Empties slot `i` (already out of every chain and the queue) for reuse.
+    fn release(&mut self, i: u32) {
         let s = &mut self.slots[i as usize];
-        self.queue.remove(&(s.expires_ms, i));
         s.text = Box::default();
         s.next = [NIL; 4];
         self.free.push(i);
