@@ -445,6 +445,19 @@ mod tests {
         assert_eq!(acme.expires_ms("k2"), Some(600));
         assert_eq!(acme.expires_ms("k3"), None);
         assert!(sets["gamma"].is_empty());
+        // The replayed record blocks by address and customer; the gone one blocks nothing.
+        use crate::engine::{ActiveRecords, BlockKind};
+        let at = chrono::DateTime::from_timestamp_millis(50).unwrap();
+        let probe = |address: &str, customer: &str| {
+            let mut r = crate::model::Record::default();
+            r.address = address.into();
+            r.customer = customer.into();
+            r.key = "other".into();
+            acme.block(&r, false, at)
+        };
+        assert_eq!(probe("222", ""), Some(BlockKind::ContactAddress));
+        assert_eq!(probe("999", "C é"), Some(BlockKind::Customer));
+        assert_eq!(probe("111", ""), None);
         // The first segment keeps its latest expiry (600), expired puts included in the scan.
         assert_eq!(log.segment_count(), 2);
         drop(log);
