@@ -598,6 +598,28 @@ fn invalid_json_and_unknown_files_are_clear_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not an RFC 3339 instant"));
 }
 
+/// A mistyped path is named as missing whatever it would have held: a
+/// contacts, rules or history path without a known extension (a folder name)
+/// used to read "unknown ... format".
+#[test]
+fn missing_inputs_are_named_as_missing() {
+    let f = fixture();
+    let gone = f.dir.join("no-such-folder");
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("contacts", vec!["--contacts", s(&gone), "--rules", s(&f.rules)]),
+        ("rules", vec!["--contacts", s(&f.contacts), "--rules", s(&gone)]),
+        ("history", vec!["--contacts", s(&f.contacts), "--rules", s(&f.rules), "--history", s(&gone)]),
+    ];
+    for (what, args) in cases {
+        let mut all = vec!["run", "--as-of", ASOF, "--quiet"];
+        all.extend(args);
+        let o = scrub(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+        assert!(err.contains(&format!("{}: No such file or directory", gone.display())), "{what}: {err}");
+    }
+}
+
 #[test]
 fn act_and_cct_load_files_and_csv_exclusions() {
     let f = fixture();

@@ -21,8 +21,8 @@ pub const EXIT_REJECTS: i32 = 3;
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success
-  1  the run failed: unreadable or invalid input, a rule that breaks the spec, an output that cannot be written
-     (no output file is left under its final name)
+  1  the run failed: unreadable or invalid input, a rule that breaks the spec, or an
+     output that cannot be written (no output file is left under its final name)
   2  usage error (bad flags or flag values)
   3  `run --fail-on-rejects` and at least one contact row was rejected";
 

@@ -70,6 +70,7 @@ pub struct ContactReader {
 
 impl ContactReader {
     pub fn open(path: &Path, chunk_rows: usize) -> Result<ContactReader, LoadError> {
+        super::must_exist(path)?;
         let format = Format::of(path)
             .ok_or_else(|| LoadError::file(path, "unknown contacts format (expected .csv or .parquet)"))?;
         match format {

@@ -77,6 +77,7 @@ pub fn load_history(path: &Path, b: &mut HistoryBuilder, report: &mut HistoryLoa
         }
         return Ok(());
     }
+    super::must_exist(path)?;
     report.files.push(path.display().to_string());
     match Format::of(path) {
         Some(Format::Csv) => load_csv(path, b, report, None),

@@ -71,6 +71,13 @@ impl LoadError {
     }
 }
 
+/// An input path that is not there, as the error that names it: checked
+/// before the format, so a typo reads "No such file or directory", not
+/// "unknown format".
+pub fn must_exist(path: &Path) -> Result<(), LoadError> {
+    std::fs::metadata(path).map(|_| ()).map_err(|e| LoadError::io(path, e))
+}
+
 /// The temporary name an output is written under before its atomic rename
 /// (hidden, beside the final file so the rename stays on one filesystem).
 pub fn tmp_path(path: &Path) -> PathBuf {

@@ -211,6 +211,7 @@ pub fn load_rules(
         }
         return Ok(());
     }
+    super::must_exist(path)?;
     let ctx = Ctx { file: path, opts };
     report.files.push(path.display().to_string());
     match Format::of(path) {
@@ -228,7 +229,10 @@ pub fn load_rules(
         Some(Format::Cet) => {
             Err(LoadError::file(path, "contact attempts (cet) are history: pass the file with --history"))
         }
-        None => Err(LoadError::file(path, "unknown rules format (expected .json, .csv, .parquet, .act or .cct)")),
+        None => Err(LoadError::file(
+            path,
+            "unknown rules format (expected .json, .csv, .parquet, .act, .cct or .idx, or a folder)",
+        )),
     }
 }
 
@@ -750,6 +754,25 @@ mod tests {
         assert_eq!(keys, vec![2125550101, 2125550102]);
         // a value that is no phone number sends the group back to the general path
         assert!(!registry_group_keys(&src, 1, 1, &mut keys).unwrap());
+    }
+
+    /// A rules path that does not exist is reported as missing (not as an
+    /// unknown format), a folder or file of the wrong kind by its extension.
+    #[test]
+    fn missing_rules_paths_are_named_as_missing() {
+        let d = tempfile::tempdir().unwrap();
+        let load = |p: &Path| {
+            let (mut rules, mut report) = (RuleSet::default(), RuleLoadReport::default());
+            load_rules(p, &mut rules, RuleLoadOptions::default(), &mut report).unwrap_err().to_string()
+        };
+        let missing = d.path().join("rules");
+        let e = load(&missing);
+        assert!(e.starts_with(&format!("{}: ", missing.display())), "{e}");
+        assert!(e.contains("No such file or directory"), "{e}");
+        let odd = d.path().join("rules.xml");
+        std::fs::write(&odd, "x").unwrap();
+        let e = load(&odd);
+        assert!(e.contains("unknown rules format"), "{e}");
     }
 
     #[test]
