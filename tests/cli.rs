@@ -620,6 +620,20 @@ fn missing_inputs_are_named_as_missing() {
     }
 }
 
+/// A listen address without a valid port is a usage error, found before the
+/// store is opened (no data folder is left behind).
+#[test]
+fn serve_rejects_a_bad_listen_address_before_touching_the_disk() {
+    let d = tempfile::tempdir().unwrap();
+    let tokens = write(d.path(), "tokens.toml", "[[tokens]]\norg = \"acme\"\ntoken = \"t\"\n");
+    let data = d.path().join("data");
+    let o = scrub(&["serve", "--data-dir", s(&data), "--tokens", s(&tokens), "--listen", "127.0.0.1:99999"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("the port must be a number from 0 to 65535"), "{err}");
+    assert!(!data.exists());
+}
+
 #[test]
 fn act_and_cct_load_files_and_csv_exclusions() {
     let f = fixture();

@@ -33,7 +33,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Address to listen on (port 0 = any free port; the bound address is printed)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: String,
     /// TOML file of bearer tokens, each for one org
     #[arg(long, value_name = "FILE")]
@@ -72,6 +72,19 @@ fn parse_purge_at(s: &str) -> Result<PurgeAt, String> {
     chrono::NaiveTime::parse_from_str(s, "%H:%M")
         .map(PurgeAt::Daily)
         .map_err(|_| format!("'{s}' is not a time of day HH:MM (e.g. 03:00) or `off`"))
+}
+
+/// HOST:PORT (an IPv6 host in brackets), checked as a usage error before the
+/// store is opened; whether the host resolves and the port is free is only
+/// known when it is bound.
+fn parse_listen(s: &str) -> Result<String, String> {
+    let bad = |why: &str| format!("'{s}': {why} (expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:0)");
+    let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("no port"))?;
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    port.parse::<u16>().map_err(|_| bad("the port must be a number from 0 to 65535"))?;
+    Ok(s.to_string())
 }
 
 /// The next instant after `now` at time of day `at` (UTC).
@@ -174,5 +187,16 @@ mod tests {
             matches!(parse_purge_at("23:30"), Ok(PurgeAt::Daily(x)) if x == chrono::NaiveTime::from_hms_opt(23, 30, 0).unwrap())
         );
         assert!(parse_purge_at("25:00").unwrap_err().contains("HH:MM"));
+    }
+
+    #[test]
+    fn listen_addresses_are_host_and_port() {
+        for ok in ["127.0.0.1:8080", "0.0.0.0:0", "localhost:65535", "[::1]:8080"] {
+            assert_eq!(parse_listen(ok).as_deref(), Ok(ok));
+        }
+        assert!(parse_listen("127.0.0.1:99999").unwrap_err().contains("the port must be a number from 0 to 65535"));
+        assert!(parse_listen("127.0.0.1").unwrap_err().contains(": no port"));
+        assert!(parse_listen(":8080").unwrap_err().contains(": no host"));
+        assert!(parse_listen("host:http").unwrap_err().contains("the port must be a number"));
     }
 }
