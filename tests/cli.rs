@@ -202,6 +202,13 @@ fn allowed_and_restricted_files_split_the_valid_rows() {
     assert_eq!(restricted.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
     // the rejects were not asked for: a warning says how many
     assert!(String::from_utf8_lossy(&o.stderr).contains("3 rows were rejected"));
+    // one rejected row is one row, with its reason
+    let one = write(&f.dir, "one-bad.csv", "id,contactChannel,contactAddress\n1,Voice,2125550199\n2,Fax,2125550198\n");
+    let o = scrub(&["run", "--contacts", s(&one), "--rules", s(&f.rules), "--as-of", ASOF, "--allowed", s(&a)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("warning: 1 row was rejected and --rejects was not given; its reason:"), "{err}");
+    assert!(err.contains("row 2: contactChannel: unknown channel 'Fax'"), "{err}");
 }
 
 #[test]

@@ -114,7 +114,11 @@ pub fn execute(a: RunArgs) -> anyhow::Result<i32> {
         );
     }
     if s.rejected > 0 && a.rejects.is_none() {
-        eprintln!("scrub: warning: {} rows were rejected and --rejects was not given; the first reasons:", s.rejected);
+        let (what, reasons) = match s.rejected {
+            1 => ("1 row was".to_string(), "its reason"),
+            n => (format!("{n} rows were"), "the first reasons"),
+        };
+        eprintln!("scrub: warning: {what} rejected and --rejects was not given; {reasons}:");
         for r in s.reject_samples.iter().take(5) {
             eprintln!("  {r}");
         }
