@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rayon::prelude::*;
-use scrub::batch::{build_engine, run, Phases, RunOptions};
+use scrub::batch::{build_engine, run, EngineSources, Phases, RunOptions};
 use scrub::engine::dnc::PhoneSet;
 use scrub::engine::history::KeyInterner;
 use scrub::engine::keyset::KeyCollector;
@@ -64,16 +64,14 @@ fn record(channel: &str, address: &str, account: &str, customer: &str) -> Record
 fn loaded_engine() -> (Engine, chrono::DateTime<chrono::Utc>) {
     let (_dir, d, now) = data(30_000, 1_000_000, 500_000);
     let mut phases = Phases::default();
-    let (engine, _, _) = build_engine(
-        &[d.join("exclusions.parquet"), d.join("rules")],
-        &[d.join("history.parquet")],
-        Some(&d.join("config.json")),
-        false,
-        false,
-        now,
-        &mut phases,
-    )
-    .unwrap();
+    let sources = EngineSources {
+        rules: &[d.join("exclusions.parquet"), d.join("rules")],
+        history: &[d.join("history.parquet")],
+        config: Some(&d.join("config.json")),
+        skip_bad_rules: false,
+        no_compact: false,
+    };
+    let (engine, _, _) = build_engine(sources, now, &mut phases, None).unwrap();
     (engine, now)
 }
 

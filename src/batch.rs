@@ -110,16 +110,34 @@ pub struct Summary {
     pub reject_samples: Vec<String>,
 }
 
-/// Loads rules, history and configuration into an engine.
+/// The files an engine is built from, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineSources<'a> {
+    pub rules: &'a [PathBuf],
+    pub history: &'a [PathBuf],
+    pub config: Option<&'a PathBuf>,
+    /// Skip (and report) rules that break the spec instead of failing.
+    pub skip_bad_rules: bool,
+    /// Keep registry-style exclusions in the general index (`--no-compact-index`).
+    pub no_compact: bool,
+}
+
+/// Loads rules, history and configuration into an engine evaluating at
+/// `now` (the history is kept only as far back as its trackers count),
+/// timing each phase; `stage`, when given, is told which one is running.
 pub fn build_engine(
-    rules: &[PathBuf],
-    history: &[PathBuf],
-    config: Option<&PathBuf>,
-    skip_bad_rules: bool,
-    no_compact: bool,
+    src: EngineSources<'_>,
     now: DateTime<Utc>,
     phases: &mut Phases,
+    stage: Option<&indicatif::ProgressBar>,
 ) -> Result<(Engine, RuleLoadReport, HistoryLoadReport), LoadError> {
+    let EngineSources { rules, history, config, skip_bad_rules, no_compact } = src;
+    let say = |what: &'static str| {
+        if let Some(b) = stage {
+            b.set_message(what);
+        }
+    };
+    say("loading rules");
     let t = Instant::now();
     let mut set = RuleSet::default();
     set.no_compact = no_compact;
@@ -136,10 +154,14 @@ pub fn build_engine(
     let (from, to) = crate::engine::history_window(&set, now);
     let mut hb = HistoryBuilder::with_window(from, to);
     let mut hreport = HistoryLoadReport::default();
+    if !history.is_empty() {
+        say("loading history");
+    }
     for p in history {
         load_history(p, &mut hb, &mut hreport)?;
     }
     phases.load_history_s = t.elapsed().as_secs_f64();
+    say("building indexes");
     let t = Instant::now();
     // The history's build and the exclusions' index have serial stretches
     // (the history's column concatenation, the registry's last sets): side by
@@ -162,20 +184,33 @@ struct Counts {
 pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let mut phases = Phases::default();
-    let (engine, rule_report, hreport) = build_engine(
-        &opts.rules,
-        &opts.history,
-        opts.config.as_ref(),
-        opts.skip_bad_rules,
-        opts.no_compact,
-        opts.as_of,
-        &mut phases,
-    )?;
+    // Opened first, so a contacts file that is missing or unreadable is
+    // reported at once, not after loading a registry of millions of rules.
+    let mut reader = ContactReader::open(&opts.contacts, opts.chunk_rows)?;
+    // Loading the rules and history of a registry-sized run takes seconds:
+    // a spinner names the stage until the progress bar of the contacts starts.
+    let loading = opts.progress.then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}…").unwrap());
+        pb.enable_steady_tick(Duration::from_millis(100));
+        pb
+    });
+    let sources = EngineSources {
+        rules: &opts.rules,
+        history: &opts.history,
+        config: opts.config.as_ref(),
+        skip_bad_rules: opts.skip_bad_rules,
+        no_compact: opts.no_compact,
+    };
+    let built = build_engine(sources, opts.as_of, &mut phases, loading.as_ref());
+    if let Some(pb) = loading {
+        pb.finish_and_clear();
+    }
+    let (engine, rule_report, hreport) = built?;
     for s in &rule_report.skipped {
         eprintln!("scrub: skipped bad rule: {s}");
     }
 
-    let mut reader = ContactReader::open(&opts.contacts, opts.chunk_rows)?;
     let headers = reader.headers.clone();
     let schema = reader.schema.clone();
     let mut sinks: Vec<Sink> = Vec::new();
@@ -205,11 +240,17 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         let (total, rows) = reader.total_hint;
         let pb = indicatif::ProgressBar::new(total);
         let style = if rows {
-            "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})"
+            "{spinner} {elapsed_precise} [{bar:40}] {human_pos}/{human_len} rows ({rate} rows/s, eta {eta})"
         } else {
             "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
         };
-        pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
+        // Whole rows a second with thousands separators ({per_sec} shows four decimals).
+        let rate = |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}", indicatif::HumanCount(st.per_sec() as u64));
+        };
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(style).unwrap().with_key("rate", rate).progress_chars("=> "),
+        );
         Some(pb)
     } else {
         None

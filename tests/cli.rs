@@ -625,6 +625,14 @@ fn missing_inputs_are_named_as_missing() {
         assert_eq!(o.status.code(), Some(1), "{what}: {err}");
         assert!(err.contains(&format!("{}: No such file or directory", gone.display())), "{what}: {err}");
     }
+    // The contacts are opened before any rule is loaded: a missing list is
+    // the error even when the rules are broken too (and would take long).
+    let broken = write(&f.dir, "broken-rules.json", "[{");
+    let o = scrub(&["run", "--contacts", s(&gone), "--rules", s(&broken), "--as-of", ASOF]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("{}: No such file or directory", gone.display())), "{err}");
+    assert!(!err.contains("broken-rules.json"), "{err}");
 }
 
 /// A listen address without a valid port is a usage error, found before the

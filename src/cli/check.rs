@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context};
 use clap::Args;
 
-use crate::batch::{build_engine, Phases};
+use crate::batch::{build_engine, EngineSources, Phases};
 use crate::engine::evaluate;
 use crate::model::dto::ComplianceStatusesInsertRequestV4;
 use crate::model::Record;
@@ -54,8 +54,18 @@ pub fn execute(a: CheckArgs) -> anyhow::Result<i32> {
     let rec = Record::from_request(&req, a.default_time_zone).map_err(|e| anyhow!("invalid record: {e}"))?;
     let mut phases = Phases::default();
     let now = a.as_of.unwrap_or_else(chrono::Utc::now);
-    let (engine, report, _) =
-        build_engine(&a.rules, &a.history, a.config.as_ref(), a.skip_bad_rules, false, now, &mut phases)?;
+    let (engine, report, _) = build_engine(
+        EngineSources {
+            rules: &a.rules,
+            history: &a.history,
+            config: a.config.as_ref(),
+            skip_bad_rules: a.skip_bad_rules,
+            no_compact: false,
+        },
+        now,
+        &mut phases,
+        None,
+    )?;
     for s in &report.skipped {
         eprintln!("scrub: skipped bad rule: {s}");
     }
