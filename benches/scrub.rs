@@ -39,7 +39,18 @@ fn data_as(
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("data");
     let as_of = scrub::time::parse_instant("2026-11-02T15:00:00Z").unwrap();
-    generate(&GenOptions { out: out.clone(), seed: 42, contacts, dnc, history, accounts: None, csv, as_of }).unwrap();
+    generate(&GenOptions {
+        out: out.clone(),
+        seed: 42,
+        contacts,
+        dnc,
+        history,
+        accounts: None,
+        csv,
+        as_of,
+        progress: false,
+    })
+    .unwrap();
     (dir, out, as_of)
 }
 

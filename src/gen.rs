@@ -33,6 +33,8 @@ pub struct GenOptions {
     pub accounts: Option<u64>,
     pub csv: bool,
     pub as_of: DateTime<Utc>,
+    /// Show a progress bar (file and rows) on standard error.
+    pub progress: bool,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -280,13 +282,20 @@ const CHUNK: u64 = 1 << 20;
 type ContactRow = (Account, &'static str, String, &'static str, &'static str, Option<&'static str>, i64, u64);
 
 /// Generates chunks in parallel (two at a time per core) and writes them in order.
+/// Each file's rows move `bar` along, when there is one.
 fn write_chunks(
     path: &Path,
     schema: SchemaRef,
     csv: bool,
     rows: u64,
+    bar: Option<&indicatif::ProgressBar>,
     make: impl Fn(u64, u64) -> RecordBatch + Sync,
 ) -> std::io::Result<()> {
+    if let Some(b) = bar {
+        b.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        b.set_length(rows);
+        b.set_position(0);
+    }
     let mut out = Out::create(path, schema, csv)?;
     let n_chunks = rows.div_ceil(CHUNK);
     let wave = (rayon::current_num_threads() as u64 * 2).max(2);
@@ -297,6 +306,9 @@ fn write_chunks(
             (c..end).into_par_iter().map(|k| make(k * CHUNK, ((k + 1) * CHUNK).min(rows))).collect();
         for b in &batches {
             out.write(b)?;
+            if let Some(bar) = bar {
+                bar.inc(b.num_rows() as u64);
+            }
         }
         c = end;
     }
@@ -310,6 +322,14 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
     let w = World { seed: o.seed, accounts, registry: Registry::new(o.seed, o.dnc), nanp: Nanp::new() };
     let mut report =
         GenReport { contacts: o.contacts, registry_numbers: o.dnc, history: o.history, ..Default::default() };
+    // A registry-sized run writes hundreds of millions of rows: show which file and how far.
+    let bar = o.progress.then(|| {
+        let pb = indicatif::ProgressBar::new(0);
+        let style = "{spinner} {elapsed_precise} {msg:20} [{bar:40}] {human_pos}/{human_len} rows (eta {eta})";
+        pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
+        pb
+    });
+    let bar = bar.as_ref();
 
     // ---------------------------------------------------------------- contacts
     let schema = Arc::new(Schema::new(vec![
@@ -345,7 +365,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
         let product = (purpose == "Sales").then(|| PRODUCTS[((x >> 52) % 4) as usize]);
         (acc, ch, addr, list, purpose, product, ((x >> 56) % 4 + 1) as i64, a)
     };
-    write_chunks(&o.out.join(format!("contacts.{ext}")), schema.clone(), o.csv, o.contacts, |s, e| {
+    write_chunks(&o.out.join(format!("contacts.{ext}")), schema.clone(), o.csv, o.contacts, bar, |s, e| {
         let rows: Vec<ContactRow> = (s..e).map(contact).collect();
         let col = |f: &dyn Fn(&ContactRow) -> Option<String>| -> ArrayRef {
             Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
@@ -387,7 +407,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
     let asof_ms = o.as_of.timestamp_millis();
     let day = 86_400_000i64;
     let total = o.dnc + others * 6;
-    write_chunks(&o.out.join(format!("exclusions.{ext}")), schema.clone(), o.csv, total, |s, e| {
+    write_chunks(&o.out.join(format!("exclusions.{ext}")), schema.clone(), o.csv, total, bar, |s, e| {
         let mut id = Vec::new();
         let mut ty = Vec::new();
         let mut val = Vec::new();
@@ -474,7 +494,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
     ]));
     let span_ms = 45 * day;
     let slot = span_ms as u64 / o.history.max(1);
-    write_chunks(&o.out.join(format!("history.{ext}")), schema.clone(), o.csv, o.history, |s, e| {
+    write_chunks(&o.out.join(format!("history.{ext}")), schema.clone(), o.csv, o.history, bar, |s, e| {
         let n = (e - s) as usize;
         let (mut ch, mut addr, mut cu, mut ac, mut t, mut tz, mut disp, mut nt, mut pu, mut geo, mut st) = (
             Vec::with_capacity(n),
@@ -614,6 +634,9 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
                 "convenientContactTimes": {"retainDays": 14}}),
     )?;
     std::fs::write(o.out.join("asof.txt"), format!("{}\n", crate::time::format_instant(o.as_of)))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     Ok(report)
 }
 

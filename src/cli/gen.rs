@@ -1,5 +1,6 @@
 //! `scrub gen`: seeded benchmark / demo data (see [`crate::gen`]).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -38,6 +39,9 @@ pub struct GenArgs {
     /// The as-of instant the data is generated around
     #[arg(long, default_value = "2026-11-02T15:00:00Z", value_parser = super::parse_as_of)]
     pub as_of: chrono::DateTime<chrono::Utc>,
+    /// Never show the progress bar
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 pub fn execute(a: GenArgs) -> anyhow::Result<i32> {
@@ -51,6 +55,7 @@ pub fn execute(a: GenArgs) -> anyhow::Result<i32> {
         accounts: a.accounts,
         csv: a.format == "csv",
         as_of: a.as_of,
+        progress: !a.quiet && std::io::stderr().is_terminal(),
     })
     .with_context(|| format!("generating into {}", a.out.display()))?;
     eprintln!(
