@@ -189,12 +189,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let mut reader = ContactReader::open(&opts.contacts, opts.chunk_rows)?;
     // Loading the rules and history of a registry-sized run takes seconds:
     // a spinner names the stage until the progress bar of the contacts starts.
-    let loading = opts.progress.then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}…").unwrap());
-        pb.enable_steady_tick(Duration::from_millis(100));
-        pb
-    });
+    let loading = opts.progress.then(crate::progress::stage_spinner);
     let sources = EngineSources {
         rules: &opts.rules,
         history: &opts.history,
@@ -236,25 +231,18 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         );
     }
 
-    let bar = if opts.progress {
+    let bar = opts.progress.then(|| {
         let (total, rows) = reader.total_hint;
-        let pb = indicatif::ProgressBar::new(total);
-        let style = if rows {
-            "{spinner} {elapsed_precise} [{bar:40}] {human_pos}/{human_len} rows ({rate} rows/s, eta {eta})"
+        if rows {
+            crate::progress::rows_bar(total)
         } else {
-            "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})"
-        };
-        // Whole rows a second with thousands separators ({per_sec} shows four decimals).
-        let rate = |st: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{}", indicatif::HumanCount(st.per_sec() as u64));
-        };
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(style).unwrap().with_key("rate", rate).progress_chars("=> "),
-        );
-        Some(pb)
-    } else {
-        None
-    };
+            // CSV: the file's size is known up front, its rows are not.
+            let pb = indicatif::ProgressBar::new(total);
+            let style = "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})";
+            pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
+            pb
+        }
+    });
 
     let now = opts.as_of;
     let mut counts = Counts {

@@ -292,9 +292,10 @@ fn write_chunks(
     make: impl Fn(u64, u64) -> RecordBatch + Sync,
 ) -> std::io::Result<()> {
     if let Some(b) = bar {
-        b.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        b.set_length(rows);
+        // Each setter may draw: counts first, the file's name last.
         b.set_position(0);
+        b.set_length(rows);
+        b.set_message(path.file_name().map(|n| format!("{:<20}", n.to_string_lossy())).unwrap_or_default());
     }
     let mut out = Out::create(path, schema, csv)?;
     let n_chunks = rows.div_ceil(CHUNK);
@@ -323,12 +324,7 @@ pub fn generate(o: &GenOptions) -> std::io::Result<GenReport> {
     let mut report =
         GenReport { contacts: o.contacts, registry_numbers: o.dnc, history: o.history, ..Default::default() };
     // A registry-sized run writes hundreds of millions of rows: show which file and how far.
-    let bar = o.progress.then(|| {
-        let pb = indicatif::ProgressBar::new(0);
-        let style = "{spinner} {elapsed_precise} {msg:20} [{bar:40}] {human_pos}/{human_len} rows (eta {eta})";
-        pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
-        pb
-    });
+    let bar = o.progress.then(|| crate::progress::rows_bar(0));
     let bar = bar.as_ref();
 
     // ---------------------------------------------------------------- contacts

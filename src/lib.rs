@@ -26,5 +26,6 @@ pub mod io;
 pub mod model;
 pub mod normalize;
 pub mod pages;
+pub mod progress;
 pub mod server;
 pub mod time;

@@ -1,5 +1,6 @@
 //! `scrub index`: build and inspect compact DNC indexes (see [`crate::engine::dnc`]).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -48,6 +49,9 @@ Example:
         /// Change lists of numbers to delete
         #[arg(long, value_name = "FILE")]
         delete: Vec<PathBuf>,
+        /// Never show progress
+        #[arg(long)]
+        quiet: bool,
     },
     /// Print what an index holds
     Info {
@@ -106,14 +110,22 @@ fn number_of_line(line: &[u8]) -> Option<u64> {
 
 pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
     match a.command {
-        IndexCommand::Build { out, exclusions, registry, add, delete } => {
+        IndexCommand::Build { out, exclusions, registry, add, delete, quiet } => {
             let t = std::time::Instant::now();
             if exclusions.is_empty() && registry.is_empty() && add.is_empty() {
                 bail!("nothing to index: give --exclusions, --registry or --add");
             }
+            // A national registry takes seconds to read and index: say which step runs.
+            let spinner = (!quiet && std::io::stderr().is_terminal()).then(crate::progress::stage_spinner);
+            let say = |what: String| {
+                if let Some(s) = &spinner {
+                    s.set_message(what);
+                }
+            };
             let mut rules = RuleSet::default();
             let mut report = RuleLoadReport::default();
             for p in &exclusions {
+                say(format!("reading {}", p.display()));
                 load_rules(p, &mut rules, RuleLoadOptions::default(), &mut report)?;
             }
             let left_out = rules.general_exclusion_count()
@@ -123,12 +135,15 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
                 + rules.message_trackers.len();
             let (numbers, moved) = rules.take_registry_keys();
             for p in registry.iter().chain(&add) {
+                say(format!("reading {}", p.display()));
                 read_number_list(p, &numbers)?;
             }
             let del = KeyCollector::default();
             for p in &delete {
+                say(format!("reading {}", p.display()));
                 read_number_list(p, &del)?;
             }
+            say("building the index".to_string());
             let del = del.into_set(|_| true);
             let deleted = AtomicUsize::new(0);
             let set = numbers.into_set(|v| {
@@ -142,7 +157,11 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
                 !gone
             });
             let deleted = deleted.into_inner();
+            say(format!("writing {}", out.display()));
             set.save(&out).with_context(|| format!("{}: cannot write", out.display()))?;
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
             eprintln!(
                 "scrub: indexed {} numbers ({} deleted entries, {} other rules left out) into {} ({:.2} bytes/number, {:.1} s)",
                 set.len(),
