@@ -132,11 +132,7 @@ pub fn build_engine(
     stage: Option<&indicatif::ProgressBar>,
 ) -> Result<(Engine, RuleLoadReport, HistoryLoadReport), LoadError> {
     let EngineSources { rules, history, config, skip_bad_rules, no_compact } = src;
-    let say = |what: &'static str| {
-        if let Some(b) = stage {
-            b.set_message(what);
-        }
-    };
+    let say = |what: &'static str| crate::progress::say(stage, what);
     say("loading rules");
     let t = Instant::now();
     let mut set = RuleSet::default();
@@ -236,11 +232,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         if rows {
             crate::progress::rows_bar(total)
         } else {
-            // CSV: the file's size is known up front, its rows are not.
-            let pb = indicatif::ProgressBar::new(total);
-            let style = "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})";
-            pb.set_style(indicatif::ProgressStyle::with_template(style).unwrap().progress_chars("=> "));
-            pb
+            crate::progress::bytes_bar(total)
         }
     });
 

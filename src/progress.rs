@@ -1,8 +1,10 @@
 //! What long commands show on a terminal: a spinner naming the stage while
-//! there is nothing to count, and a bar of rows once there is. Callers
+//! there is nothing to count, and a bar of rows (or a CSV's bytes) once
+//! there is. Callers
 //! decide whether to show anything (a terminal, no `--quiet`); the styles
 //! live here so `run`, `gen` and `index build` look alike.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use indicatif::{HumanCount, ProgressBar, ProgressState, ProgressStyle};
@@ -31,6 +33,21 @@ pub fn rows_bar(total: u64) -> ProgressBar {
     pb
 }
 
+/// A bar of `total` bytes: a CSV's size is known up front, its rows are not.
+pub fn bytes_bar(total: u64) -> ProgressBar {
+    let style = "{spinner} {elapsed_precise} [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})";
+    let pb = ProgressBar::new(total);
+    pb.set_style(ProgressStyle::with_template(style).expect("a valid template").progress_chars("=> "));
+    pb
+}
+
+/// Names the stage on `bar`, when there is one.
+pub fn say(bar: Option<&ProgressBar>, what: impl Into<Cow<'static, str>>) {
+    if let Some(b) = bar {
+        b.set_message(what);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,8 +64,13 @@ mod tests {
         assert_eq!(b.length(), Some(10));
         let s = stage_spinner();
         s.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        s.set_message("loading rules");
+        say(Some(&s), "loading rules");
         assert_eq!(s.message(), "loading rules");
+        say(None, "nowhere");
         s.finish_and_clear();
+        let c = bytes_bar(1 << 20);
+        c.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        c.inc(4096);
+        assert_eq!((c.position(), c.length()), (4096, Some(1 << 20)));
     }
 }

@@ -117,11 +117,7 @@ pub fn execute(a: IndexArgs) -> anyhow::Result<i32> {
             }
             // A national registry takes seconds to read and index: say which step runs.
             let spinner = (!quiet && std::io::stderr().is_terminal()).then(crate::progress::stage_spinner);
-            let say = |what: String| {
-                if let Some(s) = &spinner {
-                    s.set_message(what);
-                }
-            };
+            let say = |what: String| crate::progress::say(spinner.as_ref(), what);
             let mut rules = RuleSet::default();
             let mut report = RuleLoadReport::default();
             for p in &exclusions {
